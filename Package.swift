@@ -1,0 +1,41 @@
+// swift-tools-version:5.9
+// Module graph (dependencies point one way):
+//   CHDF5 ─▶ VMoEHDF5 ─┐
+//   VMoECore ─▶ VMoEIR ─┼─▶ VMoEConvert ─▶ VMoECLI ─▶ vmoe-convert, vmoe
+//   VMoECore ─▶ VMoEKernels ─┐
+//   VMoEIR ─▶ VMoEFormat ─▶ VMoERuntime ─┘
+// The runtime depends on the format and kernels only, never on an importer or libhdf5.
+import PackageDescription
+
+// Kernels and the hashing/format code are optimised even in debug builds so the test suite
+// runs real models in seconds; `haswell` = AVX2 + FMA, the portable baseline (see docs/determinism.md).
+let fastFlags: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "haswell"])]
+
+let package = Package(
+    name: "vmoe",
+    products: [
+        .executable(name: "vmoe-convert", targets: ["vmoe-convert"]),
+        .executable(name: "vmoe", targets: ["vmoe"]),
+        .library(name: "VMoERuntime", targets: ["VMoERuntime"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-serial",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .target(name: "VMoECore", swiftSettings: fastFlags),
+        .target(name: "VMoEIR", dependencies: ["VMoECore"]),
+        .target(name: "VMoEKernels", dependencies: ["VMoECore"], swiftSettings: fastFlags),
+        .target(name: "VMoEFormat", dependencies: ["VMoECore", "VMoEIR"], swiftSettings: fastFlags),
+        .target(name: "VMoERuntime", dependencies: ["VMoECore", "VMoEIR", "VMoEKernels", "VMoEFormat"],
+                swiftSettings: fastFlags),
+        .target(name: "VMoEHDF5", dependencies: ["CHDF5", "VMoECore", "VMoEIR"]),
+        .target(name: "VMoEConvert", dependencies: ["VMoECore", "VMoEIR", "VMoEHDF5", "VMoEFormat", "VMoERuntime"]),
+        .target(name: "VMoECLI", dependencies: ["VMoECore", "VMoEIR", "VMoEFormat", "VMoERuntime", "VMoEConvert"]),
+        .executableTarget(name: "vmoe-convert", dependencies: ["VMoECLI"]),
+        .executableTarget(name: "vmoe", dependencies: ["VMoECLI"]),
+        .testTarget(name: "VMoECoreTests", dependencies: ["VMoECore"]),
+        .testTarget(name: "VMoEKernelsTests", dependencies: ["VMoEKernels", "VMoECore"]),
+        .testTarget(name: "VMoEFormatTests", dependencies: ["VMoEFormat", "VMoEIR", "VMoECore"]),
+        .testTarget(name: "ConformanceTests",
+                    dependencies: ["VMoECLI", "VMoEConvert", "VMoERuntime", "VMoEFormat", "VMoEIR", "VMoECore", "VMoEHDF5"]),
+    ]
+)

@@ -1,0 +1,110 @@
+import VMoECore
+
+/// How an image picks its experts (Mobile V-MoE per-image routing).
+public struct RouteSpec: Codable, Equatable, Sendable {
+    public var input: ModelConfig.RouterInput
+    public var topK: Int
+    public var gate: ModelConfig.GateKind
+    /// Experts the router may choose; the logits of the others still count in the softmax normaliser
+    /// (set by expert pruning; nil = all).
+    public var allowed: [Int]?
+
+    public init(input: ModelConfig.RouterInput, topK: Int, gate: ModelConfig.GateKind, allowed: [Int]? = nil) {
+        self.input = input
+        self.topK = topK
+        self.gate = gate
+        self.allowed = allowed
+    }
+}
+
+/// The closed set of graph operations; every `switch` over it in the runtime and format is exhaustive.
+/// Shapes below use B for the symbolic batch; linear weights are stored [in, out].
+public enum Op: Equatable, Sendable {
+    /// image [B,C,H,W], weight [D,C,p,p], bias [D] → [B, (H/p)(W/p), D]
+    case patchEmbed(patch: Int)
+    /// x [B,N,D], cls [1,1,D] → [B,N+1,D]
+    case prependClassToken
+    /// a [.., D] + b, where b's shape equals a's trailing dims or a's full shape with 1 for the batch.
+    case add
+    /// x [.., D], gamma [D], beta [D]; statistics over the last axis in the order the spec fixes.
+    case layerNorm(epsilon: Float)
+    /// x [.., K], weight [K,N], bias [N] (optional) → [.., N]
+    case linear
+    /// Exact (erf) GELU, element-wise.
+    case gelu
+    /// qkv [B,T,3D] with q,k,v then heads on the last axis → [B,T,D]; scale 1/sqrt(D/heads).
+    case attention(heads: Int)
+    /// x [B,T,D], weight [D,E], bias [E] → experts i32 [B,k], gates f32 [B,k]
+    case route(RouteSpec)
+    /// h [B,T,D], experts, gates, fc1 [E,D,H], fc1b [E,H], fc2 [E,H,D], fc2b [E,D] → [B,T,D]
+    case moeMLP
+    /// x [B,T,D] → [B,D], the token at `index`.
+    case selectToken(index: Int)
+
+    /// The op's name in the IR text and the graph JSON.
+    public var kind: String {
+        switch self {
+        case .patchEmbed: return "patch_embed"
+        case .prependClassToken: return "prepend_class_token"
+        case .add: return "add"
+        case .layerNorm: return "layer_norm"
+        case .linear: return "linear"
+        case .gelu: return "gelu"
+        case .attention: return "attention"
+        case .route: return "route"
+        case .moeMLP: return "moe_mlp"
+        case .selectToken: return "select_token"
+        }
+    }
+
+    /// Attributes in `key=value` form, for the text dump.
+    public var attributeText: String {
+        switch self {
+        case let .patchEmbed(p): return "patch=\(p)"
+        case let .layerNorm(e): return "eps=\(e)"
+        case let .attention(h): return "heads=\(h)"
+        case let .route(s):
+            var t = "input=\(s.input.rawValue), k=\(s.topK), gate=\(s.gate.rawValue)"
+            if let a = s.allowed { t += ", allowed=\(a)" }
+            return t
+        case let .selectToken(i): return "index=\(i)"
+        case .prependClassToken, .add, .linear, .gelu, .moeMLP: return ""
+        }
+    }
+}
+
+extension Op: Codable {
+    private enum Keys: String, CodingKey { case kind, patch, epsilon, heads, route, index }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        let kind = try c.decode(String.self, forKey: .kind)
+        switch kind {
+        case "patch_embed": self = .patchEmbed(patch: try c.decode(Int.self, forKey: .patch))
+        case "prepend_class_token": self = .prependClassToken
+        case "add": self = .add
+        case "layer_norm": self = .layerNorm(epsilon: try c.decode(Float.self, forKey: .epsilon))
+        case "linear": self = .linear
+        case "gelu": self = .gelu
+        case "attention": self = .attention(heads: try c.decode(Int.self, forKey: .heads))
+        case "route": self = .route(try c.decode(RouteSpec.self, forKey: .route))
+        case "moe_mlp": self = .moeMLP
+        case "select_token": self = .selectToken(index: try c.decode(Int.self, forKey: .index))
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .kind, in: c, debugDescription: "unknown op '\(kind)'")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(kind, forKey: .kind)
+        switch self {
+        case let .patchEmbed(p): try c.encode(p, forKey: .patch)
+        case let .layerNorm(e): try c.encode(e, forKey: .epsilon)
+        case let .attention(h): try c.encode(h, forKey: .heads)
+        case let .route(s): try c.encode(s, forKey: .route)
+        case let .selectToken(i): try c.encode(i, forKey: .index)
+        case .prependClassToken, .add, .linear, .gelu, .moeMLP: break
+        }
+    }
+}

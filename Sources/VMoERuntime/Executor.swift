@@ -1,0 +1,161 @@
+import VMoECore
+import VMoEIR
+import VMoEKernels
+
+/// A float32 activation; route's expert ids are held as exact small floats.
+final class Buffer {
+    let p: UnsafeMutablePointer<Float>
+    let count: Int
+    let shape: [Int]
+    init(_ shape: [Int]) {
+        self.shape = shape
+        count = shape.reduce(1, *)
+        p = .allocate(capacity: max(count, 1))
+        p.initialize(repeating: 0, count: max(count, 1))
+    }
+    deinit { p.deallocate() }
+}
+
+/// Executes a graph with the reference kernels; outputs are bit-identical for any thread count.
+public final class Executor: @unchecked Sendable {
+    public let graph: Graph
+    public let pool: Parallel
+    private var weights: [String: (p: UnsafePointer<Float>, owner: ByteStorage)] = [:]
+    private var patchWeights: [String: ByteStorage] = [:]
+    /// Index of the last node reading each value, so activations are freed as soon as possible.
+    private var lastUse: [String: Int] = [:]
+
+    public init(graph: Graph, threads: Int) throws {
+        try graph.verify()
+        self.graph = graph
+        pool = Parallel(threads: threads)
+        for (name, t) in graph.constants {
+            if t.dtype == .float32 {
+                weights[name] = (t.storage.pointer.assumingMemoryBound(to: Float.self), t.storage)
+            } else {
+                // f16 → f32 is exact, f64 → f32 rounds to nearest even: both fixed by IEEE 754.
+                let values = t.floatValues()
+                let s = values.withUnsafeBytes { ByteStorage(copying: $0) }
+                weights[name] = (s.pointer.assumingMemoryBound(to: Float.self), s)
+            }
+        }
+        for (i, n) in graph.nodes.enumerated() {
+            for v in n.inputs { lastUse[v] = i }
+            if case let .patchEmbed(p) = n.op, let w = graph.constants[n.inputs[1]] {
+                // [D, C·p·p] → [C·p·p, D] so the patch projection is an ordinary linear.
+                let d = w.shape[0], k = w.shape[1] * p * p
+                let src = weights[n.inputs[1]]!.p
+                patchWeights[n.name] = ByteStorage(count: k * d * 4) { out in
+                    let o = out.bindMemory(to: Float.self)
+                    for r in 0..<d { for c in 0..<k { o[c * d + r] = src[r * k + c] } }
+                }
+            }
+        }
+        for o in graph.outputs { lastUse[o] = graph.nodes.count }
+    }
+
+    /// Runs the graph on `inputs` (by graph input name); any batch size ≥ 1.
+    public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+        var acts = [String: Buffer]()
+        var batch = 0
+        for (name, type) in graph.inputs {
+            guard let t = inputs[name] else { throw RuntimeError.missingInput(name: name) }
+            let b = t.shape.first ?? 0
+            guard t.dtype == .float32, b >= 1, t.shape == type.resolved(batch: b) else {
+                throw RuntimeError.inputType(name: name, expected: type.description + " with B ≥ 1", actual: "\(t.dtype.name)\(t.shape)")
+            }
+            batch = b
+            let buf = Buffer(t.shape)
+            buf.p.update(from: t.storage.pointer.assumingMemoryBound(to: Float.self), count: buf.count)
+            acts[name] = buf
+        }
+        for (i, node) in graph.nodes.enumerated() {
+            let outs = try execute(node, acts: acts, batch: batch)
+            for (n, b) in zip(node.outputs, outs) { acts[n] = b }
+            for v in node.inputs where lastUse[v] == i { acts[v] = nil }
+        }
+        var result = [String: Tensor]()
+        for o in graph.outputs {
+            guard let b = acts[o] else { continue }
+            result[o] = Tensor(floats: Array(UnsafeBufferPointer(start: b.p, count: b.count)), shape: b.shape)
+        }
+        return result
+    }
+
+    private func input(_ name: String, _ acts: [String: Buffer]) -> (p: UnsafePointer<Float>, count: Int, shape: [Int]) {
+        if let b = acts[name] { return (UnsafePointer(b.p), b.count, b.shape) }
+        let w = weights[name]!
+        let t = graph.constants[name]!
+        return (w.p, t.elementCount, t.shape)
+    }
+
+    private func execute(_ node: Node, acts: [String: Buffer], batch: Int) throws -> [Buffer] {
+        let ins = node.inputs.map { input($0, acts) }
+        let outType = node.outputs.map { graph.valueTypes[$0]!.resolved(batch: batch) }
+        switch node.op {
+        case let .patchEmbed(p):
+            let s = ins[0].shape
+            let c = s[1], h = s[2], w = s[3], gw = w / p, n = (h / p) * gw, k = c * p * p
+            let out = Buffer(outType[0]), d = outType[0][2]
+            let cols = Buffer([batch * n, k])
+            let img = ins[0].p
+            for b in 0..<batch {
+                for t in 0..<n {
+                    let py = (t / gw) * p, px = (t % gw) * p
+                    var j = (b * n + t) * k
+                    for ch in 0..<c {
+                        for ky in 0..<p {
+                            let row = img + ((b * c + ch) * h + py + ky) * w + px
+                            for kx in 0..<p { cols.p[j] = row[kx]; j += 1 }
+                        }
+                    }
+                }
+            }
+            let wT = patchWeights[node.name]!.pointer.assumingMemoryBound(to: Float.self)
+            Kernels.linear(x: cols.p, m: batch * n, k: k, w: wT, n: d, bias: ins[2].p, out: out.p, pool: pool)
+            return [out]
+        case .prependClassToken:
+            let out = Buffer(outType[0])
+            let n = ins[0].shape[1], d = ins[0].shape[2]
+            for b in 0..<batch {
+                (out.p + b * (n + 1) * d).update(from: ins[1].p, count: d)
+                (out.p + b * (n + 1) * d + d).update(from: ins[0].p + b * n * d, count: n * d)
+            }
+            return [out]
+        case .add:
+            let out = Buffer(outType[0])
+            let a = ins[0].p, bp = ins[1].p, bc = ins[1].count
+            if bc == out.count { for i in 0..<out.count { out.p[i] = a[i] + bp[i] } }
+            else { for i in 0..<out.count { out.p[i] = a[i] + bp[i % bc] } }
+            return [out]
+        case let .layerNorm(eps):
+            let out = Buffer(outType[0]), d = ins[0].shape.last!
+            Kernels.layerNorm(x: ins[0].p, rows: out.count / d, d: d, gamma: ins[1].p, beta: ins[2].p, eps: eps, out: out.p, pool: pool)
+            return [out]
+        case .linear:
+            let out = Buffer(outType[0])
+            let k = ins[0].shape.last!, n = outType[0].last!
+            Kernels.linear(x: ins[0].p, m: ins[0].count / k, k: k, w: ins[1].p, n: n, bias: ins.count > 2 ? ins[2].p : nil, out: out.p, pool: pool)
+            return [out]
+        case .gelu:
+            let out = Buffer(outType[0])
+            out.p.update(from: ins[0].p, count: out.count)
+            Kernels.gelu(out.p, count: out.count, pool: pool)
+            return [out]
+        case let .attention(heads):
+            let out = Buffer(outType[0])
+            Kernels.attention(qkv: ins[0].p, batch: batch, tokens: ins[0].shape[1], dim: outType[0][2], heads: heads, out: out.p, pool: pool)
+            return [out]
+        case let .route(spec):
+            return route(spec, x: ins[0], w: ins[1].p, bias: ins[2].p, experts: ins[1].shape[1], batch: batch, outTypes: outType)
+        case .moeMLP:
+            return [moe(h: ins[0], experts: ins[1].p, gates: ins[2].p, k: ins[1].shape[1], fc1: ins[3], fc1b: ins[4].p,
+                        fc2: ins[5], fc2b: ins[6].p, batch: batch, outType: outType[0])]
+        case let .selectToken(index):
+            let out = Buffer(outType[0])
+            let t = ins[0].shape[1], d = ins[0].shape[2]
+            for b in 0..<batch { (out.p + b * d).update(from: ins[0].p + (b * t + index) * d, count: d) }
+            return [out]
+        }
+    }
+}

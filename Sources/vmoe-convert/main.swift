@@ -1,0 +1,4 @@
+import Foundation
+import VMoECLI
+
+exit(ConvertCommand.main(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,4 @@
+import Foundation
+import VMoECLI
+
+exit(VMoECommand.main(Array(CommandLine.arguments.dropFirst())))
