@@ -102,7 +102,7 @@ public enum VMoECommand {
         let file: VMoEFile
         do { file = try VMoEFile.open(path: path) } catch let e as FormatError {
             if args.flags.contains("json") { io.json(Report(file: path, ok: false, error: e.description, tensors: nil, threads: threads, outputs: [])) }
-            io.err("vmoe: verify failed: \(path): \(e)")
+            io.err("vmoe: error: verify failed: \(path): \(e)")
             return ExitCode.failure
         }
         let results = try GoldenCheck.run(file.model, threads: threads)
@@ -119,7 +119,7 @@ public enum VMoECommand {
                 }
             }
         }
-        if !ok { io.err("vmoe: verify failed: \(path): golden output '\(results.first { !$0.identical }!.output)' differs") }
+        if !ok { io.err("vmoe: error: verify failed: \(path): golden output '\(results.first { !$0.identical }!.output)' differs") }
         return ok ? ExitCode.ok : ExitCode.mismatch
     }
 }
