@@ -10,11 +10,13 @@ public enum VMoECommand {
     usage: vmoe run MODEL.vmoe --input X.npy --output Y.npy [--threads N] [--json]
            vmoe verify MODEL.vmoe [--threads N] [--json]
            vmoe inspect MODEL.vmoe [--json]
+           vmoe bench MODEL.vmoe [--batch B] [--iterations N] [--threads N] [--json]
 
       run       float32 [B,C,H,W] images (.npy, C order) → float32 [B,classes] logits (.npy)
       verify    check every checksum and layout rule, recompute the golden outputs and compare
                 them bit for bit
       inspect   config, routing, experts, super-class map, tensors, provenance
+      bench     load time, median batch latency, images/s and peak RSS on seeded inputs
 
     Threads: --threads N, else VMOE_THREADS, else all CPUs; results are identical for any count.
     exit status: 0 ok, 1 unreadable or damaged file / bad input, 2 bad command line,
@@ -28,7 +30,7 @@ public enum VMoECommand {
         }
         let args: Arguments
         do {
-            args = try Arguments(Array(argv.dropFirst()), flags: ["help", "json"], options: ["input", "output", "threads"])
+            args = try Arguments(Array(argv.dropFirst()), flags: ["help", "json"], options: ["input", "output", "threads", "batch", "iterations"])
             if args.flags.contains("help") { io.out(usage); return ExitCode.ok }
             guard args.positionals.count == 1 else { throw Arguments.UsageError("\(sub) takes one MODEL.vmoe argument, got \(args.positionals.count)") }
         } catch {
@@ -41,6 +43,7 @@ public enum VMoECommand {
             case "run": return try run(path, args, io)
             case "verify": return try verify(path, args, io)
             case "inspect": return try inspect(path, args, io)
+            case "bench": return try bench(path, args, io)
             default:
                 io.err("vmoe: error: unknown command '\(sub)'\n\(usage)")
                 return ExitCode.usage
