@@ -34,7 +34,7 @@ extension VMoECommand {
         times.sort()
         let median = times[times.count / 2]
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
         struct Report: Encodable {
             var model: String; var batch: Int; var threads: Int; var iterations: Int
             var load_seconds: Double; var median_batch_seconds: Double; var min_batch_seconds: Double
