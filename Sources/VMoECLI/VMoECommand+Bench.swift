@@ -33,8 +33,10 @@ extension VMoECommand {
         }
         times.sort()
         let median = times[times.count / 2]
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
+        // VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a parent's peak would leak in.
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let hwmKiB = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+            .flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
         struct Report: Encodable {
             var model: String; var batch: Int; var threads: Int; var iterations: Int
             var load_seconds: Double; var median_batch_seconds: Double; var min_batch_seconds: Double
@@ -42,7 +44,7 @@ extension VMoECommand {
         }
         let r = Report(model: path, batch: batch, threads: threads, iterations: iterations, load_seconds: load,
                        median_batch_seconds: median, min_batch_seconds: times[0], images_per_second: Double(batch) / median,
-                       peak_rss_mib: Double(usage.ru_maxrss) / 1024)
+                       peak_rss_mib: hwmKiB / 1024)
         if args.flags.contains("json") { io.json(r) } else {
             io.out(String(format: "%@: batch %d, %d thread(s): %.2f ms/batch (median of %d), %.1f images/s, load %.1f ms, peak RSS %.1f MiB",
                           path, batch, threads, median * 1000, iterations, r.images_per_second, load * 1000, r.peak_rss_mib))

@@ -82,7 +82,7 @@ public enum Kernels {
     public static func softmaxRow(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
         var m = -Float.infinity
         for i in 0..<n where p[i] > m { m = p[i] }
-        for i in 0..<n { p[i] = DetMath.exp(p[i] - m) }
+        DetMath.map(p, n) { DetMath.exp($0 - DetMath.V(repeating: m)) }
         let s = DetMath.sum8(UnsafePointer(p), n)
         for i in 0..<n { p[i] = p[i] / s }
     }
@@ -93,7 +93,7 @@ public enum Kernels {
         let pp = UnsafeSendable(UnsafePointer(p))
         pool.forEach((count + chunk - 1) / chunk) { c in
             let q = UnsafeMutablePointer(mutating: pp.p)
-            for i in (c * chunk)..<min(count, (c + 1) * chunk) { q[i] = DetMath.gelu(q[i]) }
+            DetMath.map(q + c * chunk, min(count, (c + 1) * chunk) - c * chunk, DetMath.gelu)
         }
     }
 }
