@@ -3,7 +3,7 @@
 //   CHDF5 ─▶ VMoEHDF5 ─┐
 //   VMoECore ─▶ VMoEIR ─┼─▶ VMoEConvert ─▶ VMoECLI ─▶ vmoe-convert, vmoe
 //   VMoECore ─▶ VMoEKernels ─┐
-//   VMoEIR ─▶ VMoEFormat ─▶ VMoERuntime ─┘
+//   VMoEIR ─▶ VMoEFormat ─▶ VMoERuntime ─┘   VMoERuntime ─▶ VMoEPasses ─▶ VMoEConvert
 // The runtime depends on the format and kernels only, never on an importer or libhdf5.
 import PackageDescription
 
@@ -27,9 +27,10 @@ let package = Package(
         .target(name: "VMoEFormat", dependencies: ["VMoECore", "VMoEIR"], swiftSettings: fastFlags),
         .target(name: "VMoERuntime", dependencies: ["VMoECore", "VMoEIR", "VMoEKernels", "VMoEFormat"],
                 swiftSettings: fastFlags),
+        .target(name: "VMoEPasses", dependencies: ["VMoECore", "VMoEIR", "VMoERuntime"]),
         .target(name: "VMoEHDF5", dependencies: ["CHDF5", "VMoECore", "VMoEIR"]),
-        .target(name: "VMoEConvert", dependencies: ["VMoECore", "VMoEIR", "VMoEHDF5", "VMoEFormat", "VMoERuntime"]),
-        .target(name: "VMoECLI", dependencies: ["VMoECore", "VMoEIR", "VMoEFormat", "VMoERuntime", "VMoEConvert"]),
+        .target(name: "VMoEConvert", dependencies: ["VMoECore", "VMoEIR", "VMoEHDF5", "VMoEFormat", "VMoERuntime", "VMoEPasses"]),
+        .target(name: "VMoECLI", dependencies: ["VMoECore", "VMoEIR", "VMoEFormat", "VMoERuntime", "VMoEConvert", "VMoEPasses"]),
         .executableTarget(name: "vmoe-convert", dependencies: ["VMoECLI"]),
         .executableTarget(name: "vmoe", dependencies: ["VMoECLI"]),
         .testTarget(name: "VMoECoreTests", dependencies: ["VMoECore"]),

@@ -4,6 +4,7 @@ import VMoEIR
 import VMoEHDF5
 import VMoEFormat
 import VMoERuntime
+import VMoEPasses
 
 /// Options of one conversion (the flags of `vmoe-convert`).
 public struct ConvertOptions {
@@ -12,6 +13,18 @@ public struct ConvertOptions {
     public var goldenSeed: UInt64 = 0
     public var goldenInputPath: String?
     public var threads = 1
+    /// Explicit pass list (`--passes`); nil = the default pipeline: fold, then requested prune, then quantize.
+    public var passes: [String]?
+    public var printAfter: Set<String> = []
+    public var calibrationPath: String?
+    public var pruneUnusedExperts = false
+    public var minExpertShare: Double?
+    /// Class indices or names, comma-separated, or a file holding them (one per line or comma-separated).
+    public var keepClasses: String?
+    public var quantize: Precision?
+    public var quantizeExperts: Precision?
+    public var keepFloat: String?
+    public var int4FallbackToInt8 = false
     public init() {}
 }
 
@@ -24,6 +37,7 @@ public struct ConversionReport: Codable {
     public var parameters: Int
     public var fileBytes: Int
     public var warnings: [String]
+    public var passes: [PassReport]
     public var seconds: Double
 }
 
@@ -71,15 +85,28 @@ public enum Converter {
         }
     }
 
-    /// Imports, computes golden outputs on the final graph, and writes `output` atomically.
+    /// Imports, runs the pass pipeline, computes golden outputs on the final graph, and writes
+    /// `output` atomically. `dump` receives `--print-after` listings.
     public static func convert(input: String, output: String, options: ConvertOptions,
-                               progress: (String) -> Void = { _ in }) throws -> ConversionReport {
+                               progress: (String) -> Void = { _ in }, dump: (String) -> Void = { _ in }) throws -> ConversionReport {
         let start = Date()
+        let (model, imported, reports) = try prepare(input: input, options: options, progress: progress, dump: dump)
+        progress("writing \(output)")
+        try VMoEWriter.write(model, to: output)
+        let size = ((try? FileManager.default.attributesOfItem(atPath: output))?[.size] as? Int) ?? 0
+        return ConversionReport(input: input, output: output, family: model.metadata.config.family.rawValue, nodes: model.graph.nodes.count,
+                                parameters: model.graph.parameterCount, fileBytes: size, warnings: imported.warnings,
+                                passes: reports, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Everything but the write: the model as it will be stored, the import, and the pass reports.
+    public static func prepare(input: String, options: ConvertOptions, progress: (String) -> Void = { _ in },
+                               dump: (String) -> Void = { _ in }) throws -> (VMoEModel, ImportedModel, [PassReport]) {
         progress("importing \(input)")
         let imported = try importModel(path: input, options: options)
-        let graph = imported.graph
+        var graph = imported.graph
         try graph.verify()
-        let c = imported.config
+        var c = imported.config
         let goldenIn: Tensor
         if let gp = options.goldenInputPath {
             goldenIn = try NPY.read(path: gp)
@@ -87,20 +114,74 @@ public enum Converter {
             guard options.goldenCount >= 1, options.goldenCount <= 64 else { throw ConvertError.option("--golden-count must be in 1...64") }
             goldenIn = GoldenInputs.make(count: options.goldenCount, channels: c.inChannels, size: c.imageSize, seed: options.goldenSeed)
         }
+        let calibration = try options.calibrationPath.map { try NPY.read(path: $0) }
+        let passes = try pipeline(options, config: c)
+        var ctx = PassContext(config: c, golden: goldenIn, calibration: calibration, threads: options.threads)
+        if !passes.isEmpty { progress("running passes: \(passes.map(\.name).joined(separator: ", "))") }
+        let reports: [PassReport]
+        do {
+            reports = try PassPipeline.run(passes, graph: &graph, context: &ctx, printAfter: options.printAfter) { name, g in
+                dump("# IR after \(name)\n" + g.textDump())
+            }
+        } catch let e as PassError { throw ConvertError.option(e.description) }
+        c = ctx.config
         progress("computing golden outputs for \(goldenIn.shape.first ?? 0) image(s)")
         let exec = try Executor(graph: graph, threads: options.threads)
         let outs = try exec.run([ViTGraphBuilder.imageInput: goldenIn])
         let provenance = Provenance(source: URL(fileURLWithPath: input).lastPathComponent, sourceSHA256: try sha256(ofFile: input),
-                                    converter: version, passes: [], goldenSeed: options.goldenInputPath == nil ? options.goldenSeed : 0,
+                                    converter: version, passes: reports.map { PassRecord(name: $0.pass, summary: $0.summary) }, goldenSeed: options.goldenInputPath == nil ? options.goldenSeed : 0,
                                     goldenCount: goldenIn.shape.first ?? 0, ignoredTensors: imported.ignoredTensors)
         let model = VMoEModel(metadata: Metadata(config: c, provenance: provenance), graph: graph,
                               goldenInputs: [ViTGraphBuilder.imageInput: goldenIn], goldenOutputs: outs)
-        progress("writing \(output)")
-        try VMoEWriter.write(model, to: output)
-        let size = ((try? FileManager.default.attributesOfItem(atPath: output))?[.size] as? Int) ?? 0
-        return ConversionReport(input: input, output: output, family: c.family.rawValue, nodes: graph.nodes.count,
-                                parameters: graph.parameterCount, fileBytes: size, warnings: imported.warnings,
-                                seconds: Date().timeIntervalSince(start))
+        return (model, imported, reports)
+    }
+
+    /// The passes to run, in order, checked against the flags that configure them.
+    static func pipeline(_ o: ConvertOptions, config: ModelConfig) throws -> [Pass] {
+        let wantsPrune = o.pruneUnusedExperts || o.keepClasses != nil
+        let names = o.passes ?? (["fold"] + (wantsPrune ? ["prune"] : []) + (o.quantize != nil || o.quantizeExperts != nil ? ["quantize"] : []))
+        if o.minExpertShare != nil && !o.pruneUnusedExperts { throw ConvertError.option("--min-expert-share needs --prune-unused-experts") }
+        if o.pruneUnusedExperts && o.calibrationPath == nil { throw ConvertError.option("--prune-unused-experts needs --calibration CALIB.npy") }
+        if wantsPrune && !config.isMoE && o.keepClasses == nil { throw ConvertError.option("--prune-unused-experts: the model has no experts") }
+        var out = [Pass]()
+        for n in names {
+            switch n {
+            case "fold": out.append(FoldPass())
+            case "prune":
+                guard wantsPrune else { throw ConvertError.option("pass 'prune' needs --prune-unused-experts or --keep-classes") }
+                out.append(PruneExpertsPass(minShare: o.pruneUnusedExperts ? (o.minExpertShare ?? 0) : nil,
+                                            keepClasses: try o.keepClasses.map { try parseClasses($0, config) }))
+            case "quantize":
+                guard o.quantize != nil || o.quantizeExperts != nil else { throw ConvertError.option("pass 'quantize' needs --quantize or --quantize-experts") }
+                do {
+                    out.append(try QuantizePass(weights: o.quantize ?? .float, experts: o.quantizeExperts,
+                                                keepFloat: o.keepFloat ?? QuantizePass.defaultKeepFloat, int4FallbackToInt8: o.int4FallbackToInt8))
+                } catch let e as PassError { throw ConvertError.option(e.description) }
+            default: throw ConvertError.option("unknown pass '\(n)' (known: fold, prune, quantize)")
+            }
+        }
+        return out
+    }
+
+    /// `LIST` (comma-separated indices or class names) or a file holding such a list.
+    static func parseClasses(_ spec: String, _ c: ModelConfig) throws -> [Int] {
+        var text = spec
+        if FileManager.default.fileExists(atPath: spec) {
+            guard let d = FileManager.default.contents(atPath: spec), let t = String(data: d, encoding: .utf8) else {
+                throw ConvertError.option("--keep-classes: cannot read \(spec)")
+            }
+            text = t
+        }
+        let items = text.split(whereSeparator: { $0 == "," || $0 == "\n" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !items.isEmpty else { throw ConvertError.option("--keep-classes: the set of classes is empty") }
+        return try items.map { item in
+            if let i = Int(item) {
+                guard i >= 0, i < c.numClasses else { throw ConvertError.option("--keep-classes: class \(i) does not exist (the model has \(c.numClasses) classes)") }
+                return i
+            }
+            guard let i = c.classNames?.firstIndex(of: item) else { throw ConvertError.option("--keep-classes: unknown class '\(item)'") }
+            return i
+        }
     }
 
     static func sha256(ofFile path: String) throws -> String {

@@ -71,7 +71,8 @@ extension Op {
             try arity(1...1)
             _ = try activation(0)
             return [ins[0]]
-        case let .attention(heads):
+        case let .attention(heads, scale):
+            guard scale.isFinite, scale > 0 else { throw fail("scale \(scale) must be positive and finite") }
             try arity(1...1)
             let s = try activation(0, rank: 3)
             let w = try fixed(s[2], "qkv width")
@@ -85,6 +86,7 @@ extension Op {
             try weight(1, [d, e], "router weight")
             try weight(2, [e], "router bias")
             let allowed = spec.allowed ?? Array(0..<e)
+            guard spec.allowed == nil || !allowed.isEmpty else { throw fail("allowed experts must not be empty") }
             guard spec.topK >= 1, spec.topK <= allowed.count else { throw fail("top_k \(spec.topK) must be in 1...\(allowed.count)") }
             guard Set(allowed).count == allowed.count, allowed.allSatisfy({ $0 >= 0 && $0 < e }), allowed == allowed.sorted() else {
                 throw fail("allowed experts \(allowed) must be distinct, ascending, in 0..<\(e)")
@@ -110,6 +112,24 @@ extension Op {
             let t = try fixed(s[1], "tokens")
             guard i >= 0, i < t else { throw fail("token \(i) out of range 0..<\(t)") }
             return [ValueType(.float32, [s[0], s[2]])]
+        case let .dequantize(scheme):
+            try arity(2...2)
+            let q = ins[0], sc = ins[1]
+            guard !q.shape.contains(.batch), !sc.shape.contains(.batch), q.shape.count == 2 || q.shape.count == 3 else {
+                throw fail("quantized weight must be a fixed [K,N] or [E,K,N] tensor, is \(q)")
+            }
+            let dims = q.shape.map { d -> Int in if case let .fixed(n) = d { return n } else { return 0 } }
+            let k = dims[dims.count - 2], n = dims[dims.count - 1], lead = Array(dims.dropLast(2))
+            switch scheme {
+            case .int8PerChannel:
+                guard q.dtype == .int8 else { throw fail("int8 scheme needs i8 data, got \(q)") }
+                guard sc.dtype == .float16, sc.shape == (lead + [n]).map({ Dim.fixed($0) }) else { throw fail("int8 scales must be f16 \(lead + [n]), got \(sc)") }
+            case let .int4Grouped(g):
+                guard q.dtype == .int4 else { throw fail("int4 scheme needs i4 data, got \(q)") }
+                guard g >= 1, k % g == 0 else { throw fail("input axis \(k) is not a multiple of the group size \(g)") }
+                guard sc.dtype == .float16, sc.shape == (lead + [k / g, n]).map({ Dim.fixed($0) }) else { throw fail("int4 scales must be f16 \(lead + [k / g, n]), got \(sc)") }
+            }
+            return [ValueType(.float32, q.shape)]
         }
     }
 }

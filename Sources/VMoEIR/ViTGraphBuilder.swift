@@ -69,7 +69,7 @@ public struct ViTGraphBuilder {
                 x, const("\(p).norm1.weight", try take("\(p).norm1.weight", [d])), const("\(p).norm1.bias", try take("\(p).norm1.bias", [d]))])
             let qkv = try b.one("\(p).attn.qkv", .linear, [hN, const("\(p).attn.qkv.weight", try transposed(take("\(p).attn.qkv.weight", [3 * d, d]))),
                                                            const("\(p).attn.qkv.bias", try take("\(p).attn.qkv.bias", [3 * d]))])
-            let a = try b.one("\(p).attn", .attention(heads: c.heads), [qkv])
+            let a = try b.one("\(p).attn", .attention(heads: c.heads, scale: 1 / Float(c.dim / c.heads).squareRoot()), [qkv])
             let proj = try b.one("\(p).attn.proj", .linear, [a, const("\(p).attn.proj.weight", try transposed(take("\(p).attn.proj.weight", [d, d]))),
                                                              const("\(p).attn.proj.bias", try take("\(p).attn.proj.bias", [d]))])
             x = try b.one("\(p).add1", .add, [x, proj])

@@ -1,12 +1,11 @@
 extension Kernels {
     /// Multi-head self-attention over qkv [B,T,3D] (q, k, v blocks, each split into heads) → out [B,T,D].
     /// Per element: s[t,u] = (Σ_i fma q[t,i]·k[u,i], i ascending)·scale, p = softmaxRow(s),
-    /// o[t,c] = Σ_u fma p[t,u]·v[u,c], u ascending. scale = 1/sqrt(D/heads). Accumulators stay in
+    /// o[t,c] = Σ_u fma p[t,u]·v[u,c], u ascending. `scale` is the op's attribute. Accumulators stay in
     /// registers across the reduction; vectors run over u (scores) and c (outputs), never along it.
-    public static func attention(qkv: UnsafePointer<Float>, batch: Int, tokens t: Int, dim d: Int, heads: Int,
+    public static func attention(qkv: UnsafePointer<Float>, batch: Int, tokens t: Int, dim d: Int, heads: Int, scale: Float,
                                  out: UnsafeMutablePointer<Float>, pool: Parallel) {
         let hd = d / heads
-        let scale = 1 / Float(hd).squareRoot()
         let tp = (t + 15) / 16 * 16          // kT rows padded to whole vectors
         let hp = (hd + 15) / 16 * 16
         let qp = UnsafeSendable(qkv), op = UnsafeSendable(UnsafePointer(out))

@@ -98,6 +98,34 @@ public enum Kernels {
     }
 }
 
+extension Kernels {
+    /// w = Float(q) × Float(scale[channel]) for i8 [lead…, K, N] with f16 scales [lead…, N].
+    public static func dequantizeInt8(q: UnsafeRawPointer, scale: UnsafeRawPointer, lead: Int, k: Int, n: Int,
+                                      out: UnsafeMutablePointer<Float>) {
+        let qi = q.assumingMemoryBound(to: Int8.self)
+        let s16 = scale.assumingMemoryBound(to: UInt16.self)
+        for e in 0..<lead { for r in 0..<k { for c in 0..<n {
+            let i = (e * k + r) * n + c
+            out[i] = Float(qi[i]) * Float(Float16(bitPattern: s16[e * n + c]))
+        } } }
+    }
+
+    /// w = Float(q) × Float(scale[group, channel]) for packed i4 [lead…, K, N] with f16 scales [lead…, K/g, N].
+    public static func dequantizeInt4(q: UnsafeRawPointer, scale: UnsafeRawPointer, lead: Int, k: Int, n: Int, group: Int,
+                                      out: UnsafeMutablePointer<Float>) {
+        let raw = UnsafeRawBufferPointer(start: q, count: (lead * k * n + 1) / 2)
+        let s16 = scale.assumingMemoryBound(to: UInt16.self)
+        let groups = k / group
+        for e in 0..<lead { for r in 0..<k { for c in 0..<n {
+            let i = (e * k + r) * n + c
+            let s = Float(Float16(bitPattern: s16[(e * groups + r / group) * n + c]))
+            let b = raw[i >> 1]
+            let nib = (i & 1) == 0 ? (b & 0x0F) : (b >> 4)
+            out[i] = Float(Int8(bitPattern: nib << 4) >> 4) * s
+        } } }
+    }
+}
+
 /// Carries a pointer into `@Sendable` closures; the kernels guarantee disjoint writes.
 struct UnsafeSendable<T>: @unchecked Sendable {
     let p: UnsafePointer<T>

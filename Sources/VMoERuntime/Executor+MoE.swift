@@ -34,7 +34,9 @@ extension Executor {
             var sum: Float = 0
             for j in chosen { sum += p[j] }
             for (rank, j) in chosen.enumerated() {
-                ids.p[b * k + rank] = Float(j)
+                // With an allowed list the output is the slot (position in the list), which indexes the
+                // sliced expert weights of a pruned model.
+                ids.p[b * k + rank] = Float(spec.allowed == nil ? j : allowed.firstIndex(of: j)!)
                 gates.p[b * k + rank] = spec.gate == .softmax ? p[j] : p[j] / sum
             }
         }

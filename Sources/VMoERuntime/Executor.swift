@@ -22,6 +22,8 @@ public final class Executor: @unchecked Sendable {
     public let pool: Parallel
     private var weights: [String: (p: UnsafePointer<Float>, owner: ByteStorage)] = [:]
     private var patchWeights: [String: ByteStorage] = [:]
+    /// Shapes of weights computed at load (dequantized), which are values rather than constants.
+    private var weightShapes: [String: [Int]] = [:]
     /// Index of the last node reading each value, so activations are freed as soon as possible.
     private var lastUse: [String: Int] = [:]
 
@@ -39,12 +41,27 @@ public final class Executor: @unchecked Sendable {
                 weights[name] = (s.pointer.assumingMemoryBound(to: Float.self), s)
             }
         }
+        // Dequantize nodes read only constants: evaluate them once, here, like weights.
+        for n in graph.nodes {
+            guard case let .dequantize(scheme) = n.op, let q = graph.constants[n.inputs[0]], let sc = graph.constants[n.inputs[1]] else { continue }
+            let k = q.shape[q.shape.count - 2], cols = q.shape[q.shape.count - 1], lead = q.shape.count == 3 ? q.shape[0] : 1
+            let s = ByteStorage(count: lead * k * cols * 4) { out in
+                let o = out.bindMemory(to: Float.self).baseAddress!
+                switch scheme {
+                case .int8PerChannel:
+                    Kernels.dequantizeInt8(q: q.storage.pointer, scale: sc.storage.pointer, lead: lead, k: k, n: cols, out: o)
+                case let .int4Grouped(g):
+                    Kernels.dequantizeInt4(q: q.storage.pointer, scale: sc.storage.pointer, lead: lead, k: k, n: cols, group: g, out: o)
+                }
+            }
+            weights[n.outputs[0]] = (s.pointer.assumingMemoryBound(to: Float.self), s)
+            weightShapes[n.outputs[0]] = q.shape
+        }
         for (i, n) in graph.nodes.enumerated() {
             for v in n.inputs { lastUse[v] = i }
-            if case let .patchEmbed(p) = n.op, let w = graph.constants[n.inputs[1]] {
+            if case let .patchEmbed(p) = n.op, let src = weights[n.inputs[1]]?.p, let ws = graph.type(of: n.inputs[1])?.resolved(batch: 1) {
                 // [D, C·p·p] → [C·p·p, D] so the patch projection is an ordinary linear.
-                let d = w.shape[0], k = w.shape[1] * p * p
-                let src = weights[n.inputs[1]]!.p
+                let d = ws[0], k = ws[1] * p * p
                 patchWeights[n.name] = ByteStorage(count: k * d * 4) { out in
                     let o = out.bindMemory(to: Float.self)
                     for r in 0..<d { for c in 0..<k { o[c * d + r] = src[r * k + c] } }
@@ -54,8 +71,14 @@ public final class Executor: @unchecked Sendable {
         for o in graph.outputs { lastUse[o] = graph.nodes.count }
     }
 
-    /// Runs the graph on `inputs` (by graph input name); any batch size ≥ 1.
-    public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+    /// Runs the graph on `inputs` (by graph input name); any batch size ≥ 1. Returns the graph outputs
+    /// plus any intermediate values named in `fetch` (route experts come back as f32 slot numbers).
+    public func run(_ inputs: [String: Tensor], fetch: [String] = []) throws -> [String: Tensor] {
+        var keep = Set(graph.outputs)
+        for f in fetch {
+            guard graph.valueTypes[f] != nil else { throw RuntimeError.missingInput(name: f) }
+            keep.insert(f)
+        }
         var acts = [String: Buffer]()
         var batch = 0
         for (name, type) in graph.inputs {
@@ -70,12 +93,13 @@ public final class Executor: @unchecked Sendable {
             acts[name] = buf
         }
         for (i, node) in graph.nodes.enumerated() {
+            if case .dequantize = node.op { continue }  // done at load
             let outs = try execute(node, acts: acts, batch: batch)
             for (n, b) in zip(node.outputs, outs) { acts[n] = b }
-            for v in node.inputs where lastUse[v] == i { acts[v] = nil }
+            for v in node.inputs where lastUse[v] == i && !keep.contains(v) { acts[v] = nil }
         }
         var result = [String: Tensor]()
-        for o in graph.outputs {
+        for o in keep {
             guard let b = acts[o] else { continue }
             result[o] = Tensor(floats: Array(UnsafeBufferPointer(start: b.p, count: b.count)), shape: b.shape)
         }
@@ -85,8 +109,8 @@ public final class Executor: @unchecked Sendable {
     private func input(_ name: String, _ acts: [String: Buffer]) -> (p: UnsafePointer<Float>, count: Int, shape: [Int]) {
         if let b = acts[name] { return (UnsafePointer(b.p), b.count, b.shape) }
         let w = weights[name]!
-        let t = graph.constants[name]!
-        return (w.p, t.elementCount, t.shape)
+        let shape = graph.constants[name]?.shape ?? weightShapes[name]!
+        return (w.p, shape.reduce(1, *), shape)
     }
 
     private func execute(_ node: Node, acts: [String: Buffer], batch: Int) throws -> [Buffer] {
@@ -142,9 +166,9 @@ public final class Executor: @unchecked Sendable {
             out.p.update(from: ins[0].p, count: out.count)
             Kernels.gelu(out.p, count: out.count, pool: pool)
             return [out]
-        case let .attention(heads):
+        case let .attention(heads, scale):
             let out = Buffer(outType[0])
-            Kernels.attention(qkv: ins[0].p, batch: batch, tokens: ins[0].shape[1], dim: outType[0][2], heads: heads, out: out.p, pool: pool)
+            Kernels.attention(qkv: ins[0].p, batch: batch, tokens: ins[0].shape[1], dim: outType[0][2], heads: heads, scale: scale, out: out.p, pool: pool)
             return [out]
         case let .route(spec):
             return route(spec, x: ins[0], w: ins[1].p, bias: ins[2].p, experts: ins[1].shape[1], batch: batch, outTypes: outType)
@@ -156,6 +180,8 @@ public final class Executor: @unchecked Sendable {
             let t = ins[0].shape[1], d = ins[0].shape[2]
             for b in 0..<batch { (out.p + b * d).update(from: ins[0].p + (b * t + index) * d, count: d) }
             return [out]
+        case .dequantize:
+            return []  // evaluated at load
         }
     }
 }

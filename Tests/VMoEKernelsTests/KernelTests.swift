@@ -39,7 +39,7 @@ final class KernelTests: XCTestCase {
         let qkv = random(b * t * 3 * d, seed: 4)
         func attn(_ threads: Int) -> [Float] {
             var out = [Float](repeating: 0, count: b * t * d)
-            out.withUnsafeMutableBufferPointer { Kernels.attention(qkv: qkv, batch: b, tokens: t, dim: d, heads: heads, out: $0.baseAddress!, pool: Parallel(threads: threads)) }
+            out.withUnsafeMutableBufferPointer { Kernels.attention(qkv: qkv, batch: b, tokens: t, dim: d, heads: heads, scale: 1 / Float(d / heads).squareRoot(), out: $0.baseAddress!, pool: Parallel(threads: threads)) }
             return out
         }
         let a1 = attn(1)
