@@ -1,6 +1,6 @@
 // swift-tools-version:5.9
 // Module graph (dependencies point one way):
-//   CHDF5 ─▶ VMoEHDF5 ─┐
+//   CHDF5 ─▶ VMoEHDF5 ─┐      CProtobufC ─▶ CONNX ─▶ VMoEONNX ─▶ VMoEConvert
 //   VMoECore ─▶ VMoEIR ─┼─▶ VMoEConvert ─▶ VMoECLI ─▶ vmoe-convert, vmoe
 //   VMoECore ─▶ VMoEKernels ─┐
 //   VMoEIR ─▶ VMoEFormat ─▶ VMoERuntime ─┘   VMoERuntime ─▶ VMoEPasses ─▶ VMoEConvert
@@ -21,6 +21,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-serial",
                        providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC", pkgConfig: "libprotobuf-c",
+                       providers: [.apt(["libprotobuf-c-dev"])]),
+        .target(name: "CONNX", dependencies: ["CProtobufC"], path: "Sources/CONNX", cSettings: [.unsafeFlags(["-w"])]),
         .target(name: "VMoECore", swiftSettings: fastFlags),
         .target(name: "VMoEIR", dependencies: ["VMoECore"]),
         .target(name: "VMoEKernels", dependencies: ["VMoECore"], swiftSettings: fastFlags),
@@ -28,8 +31,9 @@ let package = Package(
         .target(name: "VMoERuntime", dependencies: ["VMoECore", "VMoEIR", "VMoEKernels", "VMoEFormat"],
                 swiftSettings: fastFlags),
         .target(name: "VMoEPasses", dependencies: ["VMoECore", "VMoEIR", "VMoERuntime"]),
+        .target(name: "VMoEONNX", dependencies: ["CONNX", "VMoECore", "VMoEIR"]),
         .target(name: "VMoEHDF5", dependencies: ["CHDF5", "VMoECore", "VMoEIR"]),
-        .target(name: "VMoEConvert", dependencies: ["VMoECore", "VMoEIR", "VMoEHDF5", "VMoEFormat", "VMoERuntime", "VMoEPasses"]),
+        .target(name: "VMoEConvert", dependencies: ["VMoECore", "VMoEIR", "VMoEHDF5", "VMoEONNX", "VMoEFormat", "VMoERuntime", "VMoEPasses"]),
         .target(name: "VMoECLI", dependencies: ["VMoECore", "VMoEIR", "VMoEFormat", "VMoERuntime", "VMoEConvert", "VMoEPasses"]),
         .executableTarget(name: "vmoe-convert", dependencies: ["VMoECLI"]),
         .executableTarget(name: "vmoe", dependencies: ["VMoECLI"]),
@@ -37,6 +41,6 @@ let package = Package(
         .testTarget(name: "VMoEKernelsTests", dependencies: ["VMoEKernels", "VMoECore"]),
         .testTarget(name: "VMoEFormatTests", dependencies: ["VMoEFormat", "VMoEIR", "VMoECore"]),
         .testTarget(name: "ConformanceTests",
-                    dependencies: ["VMoECLI", "VMoEConvert", "VMoERuntime", "VMoEFormat", "VMoEIR", "VMoECore", "VMoEHDF5"]),
+                    dependencies: ["VMoECLI", "VMoEConvert", "VMoERuntime", "VMoEFormat", "VMoEIR", "VMoECore", "VMoEHDF5", "VMoEONNX", "VMoEPasses", "CONNX"]),
     ]
 )

@@ -2,6 +2,7 @@ import Foundation
 import VMoECore
 import VMoEIR
 import VMoEHDF5
+import VMoEONNX
 import VMoEFormat
 import VMoERuntime
 import VMoEPasses
@@ -47,14 +48,26 @@ public struct ImportedModel {
     public var config: ModelConfig
     public var ignoredTensors: [String]
     public var warnings: [String]
+    /// ONNX op types seen in the source (empty for HDF5).
+    public var onnxOps: [String] = []
 }
 
 public enum Converter {
     public static let version = "vmoe-convert 0.1.0"
 
-    /// Reads a checkpoint into the IR. `.h5`/`.hdf5` files (or any file with HDF5's signature) go
-    /// through the HDF5 importer.
+    /// True for ONNX files: by extension, else by not starting with HDF5's signature.
+    static func isONNX(_ path: String) -> Bool {
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        if ext == "onnx" { return true }
+        if ["h5", "hdf5", "hdf"].contains(ext) { return false }
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        return h.readData(ofLength: 8) != Data([0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) && ext != ""
+    }
+
+    /// Reads a checkpoint into the IR: ONNX files through the ONNX importer, others as HDF5.
     public static func importModel(path: String, options: ConvertOptions) throws -> ImportedModel {
+        if isONNX(path) { return try importONNX(path: path, options: options) }
         let ckpt = try HDF5Checkpoint.read(path: path)
         let file = URL(fileURLWithPath: path).lastPathComponent
         var raw = [String: JSONValue]()
@@ -79,10 +92,74 @@ public enum Converter {
             if !result.unusedTensors.isEmpty {
                 warnings.append("\(file): \(result.unusedTensors.count) tensor(s) not used by a \(config.family.rawValue) model and not converted: \(result.unusedTensors.joined(separator: ", "))")
             }
-            return ImportedModel(graph: result.graph, config: config, ignoredTensors: result.unusedTensors, warnings: warnings)
+            return ImportedModel(graph: result.graph, config: config, ignoredTensors: result.unusedTensors, warnings: warnings, onnxOps: [])
         } catch let e as IRError {
             throw ConvertError.model(file: path, reason: e.description)
         }
+    }
+
+    /// ONNX models carry no config: the graph determines image size, channels and classes, the raised
+    /// patterns the width, depth and MoE settings; `--config` supplies the rest (names, super-classes).
+    static func importONNX(path: String, options: ConvertOptions) throws -> ImportedModel {
+        let r: ONNXImporter.Result
+        do { r = try ONNXImporter.importModel(path: path) } catch let e as ONNXError { throw ConvertError.model(file: path, reason: e.description.hasPrefix(path) ? String(e.description.dropFirst(path.count + 2)) : e.description) }
+        var g = r.graph
+        guard let input = g.inputs.first, input.type.shape.count == 4, let out = g.outputs.first, let ot = g.valueTypes[out], ot.shape.count == 2 else {
+            throw ConvertError.model(file: path, reason: "expected images [N,C,H,W] in and logits [N,classes] out")
+        }
+        let dims = input.type.shape.map { $0.resolved(batch: 1) }
+        guard dims[2] == dims[3] else { throw ConvertError.model(file: path, reason: "images must be square, input is \(input.type)") }
+        var raw: [String: JSONValue] = [
+            "family": .string("vit"), "image_size": .number(Double(dims[2])), "in_channels": .number(Double(dims[1])),
+            "num_classes": .number(Double(ot.shape[1].resolved(batch: 1))), "patch_size": .number(1), "dim": .number(1),
+            "depth": .number(1), "heads": .number(1), "mlp_ratio": .number(1),
+        ]
+        // Width and patch from the patch embedding; depth from the attention softmaxes; MoE from the raised ops.
+        for n in g.nodes {
+            if case let .patchEmbed(p) = n.op, let w = g.type(of: n.inputs[1]) {
+                raw["patch_size"] = .number(Double(p)); raw["dim"] = .number(Double(w.shape[0].resolved(batch: 1)))
+            }
+        }
+        let softmaxes = g.nodes.filter { if case .generic(.softmax) = $0.op { return ($0.inputs.first.flatMap { g.type(of: $0) }?.shape.count ?? 0) >= 3 } else { if case .attention = $0.op { return true }; return false } }.count
+        raw["depth"] = .number(Double(max(1, softmaxes)))
+        let routes = g.nodes.compactMap { n -> RouteSpec? in if case let .route(s) = n.op { return s } else { return nil } }
+        let moes = g.nodes.indices.filter { if case .moeMLP = g.nodes[$0].op { return true } else { return false } }
+        if let spec = routes.first, !moes.isEmpty {
+            raw["family"] = .string("vmoe")
+            raw["moe_layers"] = .number(Double(min(moes.count, max(1, softmaxes))))
+            raw["depth"] = .number(Double(max(moes.count, softmaxes)))
+            raw["num_experts"] = .number(Double(g.type(of: g.nodes[moes[0]].inputs[3])?.shape[0].resolved(batch: 1) ?? 1))
+            raw["top_k"] = .number(Double(spec.topK))
+            raw["router"] = .string(routes.count == 1 && moes.count > 1 ? "shared" : "per_layer")
+            raw["router_input"] = .string(spec.input.rawValue)
+            raw["gate"] = .string(spec.gate.rawValue)
+        }
+        if let cp = options.configPath {
+            guard let data = FileManager.default.contents(atPath: cp) else { throw ConvertError.option("\(cp): cannot read config file") }
+            guard let obj = JSONValue.parseObject(data) else { throw ConvertError.option("\(cp): not a JSON object") }
+            raw.merge(obj) { _, new in new }
+        }
+        let config: ModelConfig
+        do { config = try ModelConfig.parse(raw) } catch { throw ConvertError.model(file: path, reason: "\(error)") }
+        // The runtime and the golden vectors name the input "image" and the output "logits".
+        try rename(&g, from: input.name, to: ViTGraphBuilder.imageInput)
+        try rename(&g, from: out, to: ViTGraphBuilder.logitsOutput)
+        var warnings = r.warnings
+        if !r.raised.isEmpty { warnings.append("\(URL(fileURLWithPath: path).lastPathComponent): raised \(r.raised.joined(separator: ", "))") }
+        return ImportedModel(graph: g, config: config, ignoredTensors: [], warnings: warnings, onnxOps: r.opTypes)
+    }
+
+    static func rename(_ g: inout Graph, from: String, to: String) throws {
+        guard from != to else { return }
+        guard g.type(of: to) == nil else { throw ConvertError.model(file: "", reason: "value name '\(to)' is taken") }
+        for i in g.inputs.indices where g.inputs[i].name == from { g.inputs[i].name = to }
+        for i in g.nodes.indices {
+            g.nodes[i].inputs = g.nodes[i].inputs.map { $0 == from ? to : $0 }
+            g.nodes[i].outputs = g.nodes[i].outputs.map { $0 == from ? to : $0 }
+        }
+        g.outputs = g.outputs.map { $0 == from ? to : $0 }
+        if let t = g.valueTypes.removeValue(forKey: from) { g.valueTypes[to] = t }
+        try g.verify()
     }
 
     /// Imports, runs the pass pipeline, computes golden outputs on the final graph, and writes

@@ -1,13 +1,32 @@
 import VMoECore
 
-/// One dimension of a value's shape: the symbolic batch, or a fixed size.
+/// One dimension of a value's shape: the symbolic batch, a multiple of it, or a fixed size.
 public enum Dim: Equatable, Hashable, Sendable, CustomStringConvertible {
     case batch
+    /// k·B for k ≥ 2 (an exporter's reshape that merges the batch with another axis).
+    case batchTimes(Int)
     case fixed(Int)
+
+    /// k·B + 0 or 0·B + c, normalised (k = 1 is `.batch`).
+    public static func affine(batch k: Int, constant c: Int) -> Dim? {
+        if k == 0 { return c >= 0 ? .fixed(c) : nil }
+        guard c == 0, k > 0 else { return nil }
+        return k == 1 ? .batch : .batchTimes(k)
+    }
+
+    /// (coefficient of B, constant).
+    public var affine: (batch: Int, constant: Int) {
+        switch self {
+        case .batch: return (1, 0)
+        case let .batchTimes(k): return (k, 0)
+        case let .fixed(n): return (0, n)
+        }
+    }
 
     public var description: String {
         switch self {
         case .batch: return "B"
+        case let .batchTimes(k): return "\(k)B"
         case let .fixed(n): return String(n)
         }
     }
@@ -16,8 +35,16 @@ public enum Dim: Equatable, Hashable, Sendable, CustomStringConvertible {
     public func resolved(batch: Int) -> Int {
         switch self {
         case .batch: return batch
+        case let .batchTimes(k): return k * batch
         case let .fixed(n): return n
         }
+    }
+
+    /// JSON spelling: n ≥ 0 fixed, −k for k·B.
+    public var code: Int { affine.batch > 0 ? -affine.batch : affine.constant }
+    public init?(code: Int) {
+        guard let d = code >= 0 ? Dim.fixed(code) : Dim.affine(batch: -code, constant: 0) else { return nil }
+        self = d
     }
 }
 
@@ -50,16 +77,16 @@ public struct ValueType: Equatable, Sendable, CustomStringConvertible, Codable {
             throw DecodingError.dataCorruptedError(forKey: .dtype, in: c, debugDescription: "unknown dtype '\(name)'")
         }
         let dims = try c.decode([Int].self, forKey: .shape)
-        guard dims.count <= 8, dims.allSatisfy({ $0 >= -1 && $0 < 1 << 40 }) else {
+        guard dims.count <= 8, dims.allSatisfy({ $0 >= -(1 << 20) && $0 < 1 << 40 }) else {
             throw DecodingError.dataCorruptedError(forKey: .shape, in: c, debugDescription: "bad shape \(dims)")
         }
-        self.init(dt, dims.map { $0 == -1 ? .batch : .fixed($0) })
+        self.init(dt, dims.compactMap { Dim(code: $0) })
     }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(dtype.name, forKey: .dtype)
-        try c.encode(shape.map { d -> Int in if case let .fixed(n) = d { return n } else { return -1 } }, forKey: .shape)
+        try c.encode(shape.map(\.code), forKey: .shape)
     }
 }
 

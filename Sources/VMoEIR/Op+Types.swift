@@ -130,6 +130,8 @@ extension Op {
                 guard sc.dtype == .float16, sc.shape == (lead + [k / g, n]).map({ Dim.fixed($0) }) else { throw fail("int4 scales must be f16 \(lead + [k / g, n]), got \(sc)") }
             }
             return [ValueType(.float32, q.shape)]
+        case let .generic(g):
+            return try g.outputTypes(ins, node: node)
         }
     }
 }

@@ -44,6 +44,8 @@ public enum Op: Equatable, Sendable {
     case selectToken(index: Int)
     /// Quantized weight → f32 weight, evaluated once when a model is loaded (see QuantScheme).
     case dequantize(QuantScheme)
+    /// A tensor-level op from an imported graph that no pattern raised (see GenericOp).
+    case generic(GenericOp)
 
     /// The op's name in the IR text and the graph JSON.
     public var kind: String {
@@ -59,6 +61,7 @@ public enum Op: Equatable, Sendable {
         case .moeMLP: return "moe_mlp"
         case .selectToken: return "select_token"
         case .dequantize: return "dequantize"
+        case let .generic(g): return g.name
         }
     }
 
@@ -74,13 +77,14 @@ public enum Op: Equatable, Sendable {
             return t
         case let .selectToken(i): return "index=\(i)"
         case let .dequantize(q): return q.description
+        case let .generic(g): return g.attributes
         case .prependClassToken, .add, .linear, .gelu, .moeMLP: return ""
         }
     }
 }
 
 extension Op: Codable {
-    private enum Keys: String, CodingKey { case kind, patch, epsilon, heads, scale, route, index, scheme }
+    private enum Keys: String, CodingKey { case kind, patch, epsilon, heads, scale, route, index, scheme, generic }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
@@ -97,6 +101,7 @@ extension Op: Codable {
         case "moe_mlp": self = .moeMLP
         case "select_token": self = .selectToken(index: try c.decode(Int.self, forKey: .index))
         case "dequantize": self = .dequantize(try c.decode(QuantScheme.self, forKey: .scheme))
+        case "generic": self = .generic(try c.decode(GenericOp.self, forKey: .generic))
         default:
             throw DecodingError.dataCorruptedError(forKey: .kind, in: c, debugDescription: "unknown op '\(kind)'")
         }
@@ -104,7 +109,7 @@ extension Op: Codable {
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(kind, forKey: .kind)
+        if case .generic = self { try c.encode("generic", forKey: .kind) } else { try c.encode(kind, forKey: .kind) }
         switch self {
         case let .patchEmbed(p): try c.encode(p, forKey: .patch)
         case let .layerNorm(e): try c.encode(e, forKey: .epsilon)
@@ -112,6 +117,7 @@ extension Op: Codable {
         case let .route(s): try c.encode(s, forKey: .route)
         case let .selectToken(i): try c.encode(i, forKey: .index)
         case let .dequantize(q): try c.encode(q, forKey: .scheme)
+        case let .generic(g): try c.encode(g, forKey: .generic)
         case .prependClassToken, .add, .linear, .gelu, .moeMLP: break
         }
     }

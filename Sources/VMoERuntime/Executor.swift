@@ -182,6 +182,8 @@ public final class Executor: @unchecked Sendable {
             return [out]
         case .dequantize:
             return []  // evaluated at load
+        case let .generic(g):
+            return try generic(g, ins, outType, node: node.name)
         }
     }
 }
