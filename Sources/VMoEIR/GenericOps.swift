@@ -37,7 +37,7 @@ public enum GenericOp: Equatable, Sendable {
 }
 
 extension GenericOp {
-    var name: String {
+    public var name: String {
         switch self {
         case let .binary(b): return b.rawValue
         case let .unary(u, _): return u.rawValue
