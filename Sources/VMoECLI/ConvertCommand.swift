@@ -106,6 +106,7 @@ public enum ConvertCommand {
                                                progress: { if !quiet { io.err("vmoe-convert: \($0)") } }, dump: io.out)
             for w in report.warnings { io.err("vmoe-convert: warning: \(w)") }
             if args.flags.contains("json") { io.json(report) } else {
+                for n in report.notes { io.out("import: \(n)") }
                 for p in report.passes {
                     io.out("pass \(p.pass): nodes \(p.nodesBefore)→\(p.nodesAfter), parameters \(p.parametersBefore)→\(p.parametersAfter), weight bytes \(p.bytesBefore)→\(p.bytesAfter)")
                     for n in p.notes { io.out("  \(n)") }

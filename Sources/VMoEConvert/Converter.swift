@@ -38,6 +38,7 @@ public struct ConversionReport: Codable {
     public var parameters: Int
     public var fileBytes: Int
     public var warnings: [String]
+    public var notes: [String]
     public var passes: [PassReport]
     public var seconds: Double
 }
@@ -48,6 +49,8 @@ public struct ImportedModel {
     public var config: ModelConfig
     public var ignoredTensors: [String]
     public var warnings: [String]
+    /// What the import did, for information (ONNX: op types seen, patterns raised).
+    public var notes: [String] = []
     /// ONNX op types seen in the source (empty for HDF5).
     public var onnxOps: [String] = []
 }
@@ -144,9 +147,9 @@ public enum Converter {
         // The runtime and the golden vectors name the input "image" and the output "logits".
         try rename(&g, from: input.name, to: ViTGraphBuilder.imageInput)
         try rename(&g, from: out, to: ViTGraphBuilder.logitsOutput)
-        var warnings = r.warnings
-        if !r.raised.isEmpty { warnings.append("\(URL(fileURLWithPath: path).lastPathComponent): raised \(r.raised.joined(separator: ", "))") }
-        return ImportedModel(graph: g, config: config, ignoredTensors: [], warnings: warnings, onnxOps: r.opTypes)
+        var notes = ["ONNX ops: \(r.opTypes.joined(separator: ", "))"]
+        if !r.raised.isEmpty { notes.append("raised: \(r.raised.joined(separator: ", "))") }
+        return ImportedModel(graph: g, config: config, ignoredTensors: [], warnings: r.warnings, notes: notes, onnxOps: r.opTypes)
     }
 
     static func rename(_ g: inout Graph, from: String, to: String) throws {
@@ -173,7 +176,7 @@ public enum Converter {
         let size = ((try? FileManager.default.attributesOfItem(atPath: output))?[.size] as? Int) ?? 0
         return ConversionReport(input: input, output: output, family: model.metadata.config.family.rawValue, nodes: model.graph.nodes.count,
                                 parameters: model.graph.parameterCount, fileBytes: size, warnings: imported.warnings,
-                                passes: reports, seconds: Date().timeIntervalSince(start))
+                                notes: imported.notes, passes: reports, seconds: Date().timeIntervalSince(start))
     }
 
     /// Everything but the write: the model as it will be stored, the import, and the pass reports.
@@ -189,7 +192,10 @@ public enum Converter {
             goldenIn = try NPY.read(path: gp)
         } else {
             guard options.goldenCount >= 1, options.goldenCount <= 64 else { throw ConvertError.option("--golden-count must be in 1...64") }
-            goldenIn = GoldenInputs.make(count: options.goldenCount, channels: c.inChannels, size: c.imageSize, seed: options.goldenSeed)
+            // A model exported with a fixed batch takes exactly that many images.
+            var count = options.goldenCount
+            if let first = graph.inputs.first?.type.shape.first, case let .fixed(n) = first { count = n }
+            goldenIn = GoldenInputs.make(count: count, channels: c.inChannels, size: c.imageSize, seed: options.goldenSeed)
         }
         let calibration = try options.calibrationPath.map { try NPY.read(path: $0) }
         let passes = try pipeline(options, config: c)
