@@ -96,7 +96,22 @@ extension ONNXImporter {
         return dims.compactMap { $0 }
     }
 
+    /// Minimum (inputs, outputs) of each supported op, checked before any is read.
+    static let arity: [String: (Int, Int)] = [
+        "Add": (2, 1), "Sub": (2, 1), "Mul": (2, 1), "Div": (2, 1), "Pow": (2, 1), "Equal": (2, 1), "Erf": (1, 1), "Sqrt": (1, 1),
+        "Neg": (1, 1), "Exp": (1, 1), "Cast": (1, 1), "Where": (3, 1), "MatMul": (2, 1), "Gemm": (2, 1), "Conv": (2, 1),
+        "Softmax": (1, 1), "LayerNormalization": (2, 1), "ReduceMean": (1, 1), "ReduceSum": (1, 1), "Reshape": (2, 1),
+        "Flatten": (1, 1), "Transpose": (1, 1), "Concat": (1, 1), "Slice": (3, 1), "Split": (1, 1), "Squeeze": (1, 1),
+        "Unsqueeze": (1, 1), "Gather": (2, 1), "GatherND": (2, 1), "Expand": (2, 1), "TopK": (2, 2), "Shape": (1, 1),
+        "Constant": (0, 1), "ConstantOfShape": (1, 1), "Identity": (1, 1), "Dropout": (1, 1), "Range": (3, 1),
+    ]
+
     mutating func lower(_ n: ONNXNode) throws {
+        let (minIn, minOut) = ONNXImporter.arity[n.opType] ?? (0, 1)
+        guard n.inputs.count >= minIn, n.outputs.count >= minOut, !n.outputs[0].isEmpty,
+              n.inputs.prefix(minIn).allSatisfy({ !$0.isEmpty }) else {
+            throw fail(n, "\(n.opType) needs at least \(minIn) input(s) and \(minOut) output(s), has \(n.inputs.count) and \(n.outputs.count)")
+        }
         let allConst = n.inputs.allSatisfy { $0.isEmpty || konst($0) != nil }
         let opset = model.opsets[""] ?? 17
         let foldable: Set<String> = ["Range", "Add", "Sub", "Mul", "Div", "Equal", "Pow", "Where", "Cast", "Sqrt", "Neg", "Erf", "Exp"]
@@ -133,7 +148,9 @@ extension ONNXImporter {
             if case let .tensor(t)? = n.attributes["value"] { value = t.values.first ?? 0; isInt = t.isInteger }
             setK(n.outputs[0], K(shape: dims, isInt: isInt, v: [Double](repeating: value, count: dims.reduce(1, *))))
         case "Range":
-            let s = konst(n.inputs[0])!.v[0], e = konst(n.inputs[1])!.v[0], d = konst(n.inputs[2])!.v[0]
+            guard let s = konst(n.inputs[0])?.v.first, let e = konst(n.inputs[1])?.v.first, let d = konst(n.inputs[2])?.v.first, d != 0 else {
+                throw fail(n, "Range needs scalar start, limit and a non-zero delta")
+            }
             let c = max(0, min(1 << 24, ((e - s) / d).rounded(.up).clampedInt))
             setK(n.outputs[0], K(shape: [c], isInt: konst(n.inputs[0])!.isInt, v: (0..<c).map { s + Double($0) * d }))
         case "Add", "Sub", "Mul", "Div", "Equal", "Pow":

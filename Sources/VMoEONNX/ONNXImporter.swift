@@ -51,7 +51,10 @@ public struct ONNXImporter {
     }
 
     public static func importModel(path: String) throws -> Result {
-        let m = try ONNXModel.read(path: path)
+        try importModel(try ONNXModel.read(path: path))
+    }
+
+    public static func importModel(_ m: ONNXModel) throws -> Result {
         var imp = try ONNXImporter(model: m)
         return try imp.run()
     }

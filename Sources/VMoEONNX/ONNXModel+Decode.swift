@@ -11,6 +11,11 @@ extension ONNXModel {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ONNXError.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "not readable" : "no such file")
         }
+        return try decode(data, path: path)
+    }
+
+    /// Decodes ModelProto bytes; `path` names the file in errors and anchors external data.
+    public static func decode(_ data: Data, path: String) throws -> ONNXModel {
         guard !data.isEmpty else { throw ONNXError.malformed(path: path, reason: "empty file") }
         let proto: UnsafeMutablePointer<Onnx__ModelProto>? = data.withUnsafeBytes { raw in
             onnx__model_proto__unpack(nil, raw.count, raw.bindMemory(to: UInt8.self).baseAddress)

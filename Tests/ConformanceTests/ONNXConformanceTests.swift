@@ -5,6 +5,7 @@ import VMoEIR
 import VMoEFormat
 import VMoERuntime
 import VMoEConvert
+import VMoEONNX
 
 /// ONNX exports of the fixtures against onnxruntime's logits, and the importer's error paths.
 final class ONNXConformanceTests: XCTestCase {
@@ -97,5 +98,26 @@ final class ONNXConformanceTests: XCTestCase {
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [], "\(file) left files behind")
         }
         XCTAssertEqual(Fixtures.convert([Fixtures.path("bad/tiny.onnx"), dir.appendingPathComponent("t.vmoe").path, "--quiet"]).code, 0)
+    }
+}
+
+/// Replays inputs the ONNX fuzz target (scripts/fuzz.sh onnx) found problems with, plus mutations of
+/// the bad fixtures: each must end in a graph or an error.
+final class ONNXFuzzRegressionTests: XCTestCase {
+    func testCrashersAndMutationsNeverCrash() throws {
+        let dir = Fixtures.root.appendingPathComponent("fuzz/crashers-onnx")
+        var inputs = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0 != ".keep" }
+            .compactMap { try? Data(contentsOf: dir.appendingPathComponent($0)) }
+        let seed = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bad/tiny.onnx")))
+        var rng: UInt64 = 7
+        for _ in 0..<2000 {
+            var b = [UInt8](seed)
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            b[Int(rng >> 33) % b.count] = UInt8(truncatingIfNeeded: rng >> 13)
+            inputs.append(Data(b))
+        }
+        for d in inputs {
+            if let m = try? VMoEONNX.ONNXModel.decode(d, path: "/nonexistent/x.onnx") { _ = try? VMoEONNX.ONNXImporter.importModel(m) }
+        }
     }
 }
