@@ -12,7 +12,9 @@ public enum DetMath {
     /// e^x per lane; relative error below 3e-7 on the finite range.
     @inline(__always)
     public static func exp(_ x: V) -> V {
-        let xc = x.clamped(lowerBound: V(repeating: -104), upperBound: V(repeating: 89))
+        var xc = x
+        xc.replace(with: V(repeating: -104), where: x .< -104)
+        xc.replace(with: V(repeating: 89), where: x .> 89)
         // Round to nearest even by adding 1.5·2^23: the sum's low mantissa bits are then the integer n.
         let magic = V(repeating: 12582912)
         let tf = xc * 1.442695041 + magic

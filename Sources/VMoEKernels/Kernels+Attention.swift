@@ -28,20 +28,47 @@ extension Kernels {
             let outBase = UnsafeMutablePointer(mutating: op.p) + b * t * d + h * hd
             for q in 0..<t {
                 let qrow = base + q * 3 * d + h * hd
+                // Four independent accumulator chains (64 scores) hide the FMA latency; each score is
+                // still Σ_i in ascending i.
                 var u0 = 0
                 while u0 < tp {
-                    var acc = SIMD16<Float>(repeating: 0)
-                    for i in 0..<hd { acc = acc.addingProduct(SIMD16(repeating: qrow[i]), load16(kT + i * tp + u0)) }
-                    store16(acc * scale, s + u0)
-                    u0 += 16
+                    let chains = min(4, (tp - u0) / 16)
+                    var a0 = SIMD16<Float>(repeating: 0), a1 = a0, a2 = a0, a3 = a0
+                    let kb = kT + u0
+                    if chains == 4 {
+                        for i in 0..<hd {
+                            let qi = SIMD16<Float>(repeating: qrow[i]), row = kb + i * tp
+                            a0 = a0.addingProduct(qi, load16(row)); a1 = a1.addingProduct(qi, load16(row + 16))
+                            a2 = a2.addingProduct(qi, load16(row + 32)); a3 = a3.addingProduct(qi, load16(row + 48))
+                        }
+                        store16(a0 * scale, s + u0); store16(a1 * scale, s + u0 + 16)
+                        store16(a2 * scale, s + u0 + 32); store16(a3 * scale, s + u0 + 48)
+                    } else {
+                        for i in 0..<hd { a0 = a0.addingProduct(SIMD16(repeating: qrow[i]), load16(kb + i * tp)) }
+                        store16(a0 * scale, s + u0)
+                        u0 += 16
+                        continue
+                    }
+                    u0 += 64
                 }
                 softmaxRow(s, t)
                 var c0 = 0
                 while c0 < hp {
-                    var acc = SIMD16<Float>(repeating: 0)
-                    for u in 0..<t { acc = acc.addingProduct(SIMD16(repeating: s[u]), load16(v + u * hp + c0)) }
-                    store16(acc, o + c0)
-                    c0 += 16
+                    var a0 = SIMD16<Float>(repeating: 0), a1 = a0, a2 = a0, a3 = a0
+                    let vb = v + c0
+                    if hp - c0 >= 64 {
+                        for u in 0..<t {
+                            let pu = SIMD16<Float>(repeating: s[u]), row = vb + u * hp
+                            a0 = a0.addingProduct(pu, load16(row)); a1 = a1.addingProduct(pu, load16(row + 16))
+                            a2 = a2.addingProduct(pu, load16(row + 32)); a3 = a3.addingProduct(pu, load16(row + 48))
+                        }
+                        store16(a0, o + c0); store16(a1, o + c0 + 16); store16(a2, o + c0 + 32); store16(a3, o + c0 + 48)
+                        c0 += 64
+                    } else {
+                        for u in 0..<t { a0 = a0.addingProduct(SIMD16(repeating: s[u]), load16(vb + u * hp)) }
+                        store16(a0, o + c0)
+                        c0 += 16
+                    }
                 }
                 (outBase + q * d).update(from: o, count: hd)
             }

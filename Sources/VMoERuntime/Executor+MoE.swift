@@ -45,7 +45,7 @@ extension Executor {
 
     /// Expert MLPs: rows of all images routed to an expert run as one linear (rows are independent,
     /// so grouping changes no bits), then each image sums its experts in rank order with fma.
-    func moe(h: (p: UnsafePointer<Float>, count: Int, shape: [Int]), experts: UnsafePointer<Float>, gates: UnsafePointer<Float>,
+    func moe(_ node: Node, h: (p: UnsafePointer<Float>, count: Int, shape: [Int]), experts: UnsafePointer<Float>, gates: UnsafePointer<Float>,
              k: Int, fc1: (p: UnsafePointer<Float>, count: Int, shape: [Int]), fc1b: UnsafePointer<Float>,
              fc2: (p: UnsafePointer<Float>, count: Int, shape: [Int]), fc2b: UnsafePointer<Float>,
              batch: Int, outType: [Int]) -> Buffer {
@@ -58,9 +58,11 @@ extension Executor {
             let rows = members.count * t
             let xin = Buffer([rows, d]), mid = Buffer([rows, hid]), y = Buffer([rows, d])
             for (i, m) in members.enumerated() { (xin.p + i * t * d).update(from: h.p + m.b * t * d, count: t * d) }
-            Kernels.linear(x: xin.p, m: rows, k: d, w: fc1.p + ex * d * hid, n: hid, bias: fc1b + ex * hid, out: mid.p, pool: pool)
+            Kernels.linearPacked(x: xin.p, m: rows, k: d, w: packedWeight(node.inputs[3], expert: ex, k: d, n: hid), n: hid,
+                                 bias: fc1b + ex * hid, out: mid.p, pool: pool)
             Kernels.gelu(mid.p, count: rows * hid, pool: pool)
-            Kernels.linear(x: mid.p, m: rows, k: hid, w: fc2.p + ex * hid * d, n: d, bias: fc2b + ex * d, out: y.p, pool: pool)
+            Kernels.linearPacked(x: mid.p, m: rows, k: hid, w: packedWeight(node.inputs[5], expert: ex, k: hid, n: d), n: d,
+                                 bias: fc2b + ex * d, out: y.p, pool: pool)
             for (i, m) in members.enumerated() { (slots.p + (m.b * k + m.rank) * t * d).update(from: y.p + i * t * d, count: t * d) }
         }
         let out = Buffer(outType)

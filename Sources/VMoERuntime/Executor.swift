@@ -24,6 +24,8 @@ public final class Executor: @unchecked Sendable {
     private var patchWeights: [String: ByteStorage] = [:]
     /// Shapes of weights computed at load (dequantized), which are values rather than constants.
     private var weightShapes: [String: [Int]] = [:]
+    /// Linear and expert weights repacked into 16-column panels (see Kernels.pack), by weight name.
+    var packed: [String: ByteStorage] = [:]
     /// Index of the last node reading each value, so activations are freed as soon as possible.
     private var lastUse: [String: Int] = [:]
 
@@ -69,6 +71,37 @@ public final class Executor: @unchecked Sendable {
             }
         }
         for o in graph.outputs { lastUse[o] = graph.nodes.count }
+        // Pack every weight a linear or an expert MLP reads, once.
+        for n in graph.nodes {
+            let targets: [String]
+            switch n.op {
+            case .linear: targets = [n.inputs[1]]
+            case .moeMLP: targets = [n.inputs[3], n.inputs[5]]
+            default: continue
+            }
+            for t in targets where packed[t] == nil {
+                guard let w = weights[t], let shape = graph.type(of: t)?.resolved(batch: 1) else { continue }
+                let lead = shape.count == 3 ? shape[0] : 1, k = shape[shape.count - 2], cols = shape[shape.count - 1]
+                let per = Kernels.packedCount(k: k, n: cols)
+                packed[t] = ByteStorage(count: lead * per * 4) { out in
+                    let o = out.bindMemory(to: Float.self).baseAddress!
+                    for e in 0..<lead { Kernels.pack(w.p + e * k * cols, k: k, n: cols, into: o + e * per) }
+                }
+            }
+        }
+        if let pe = graph.nodes.first(where: { if case .patchEmbed = $0.op { return true } else { return false } }), let pw = patchWeights[pe.name],
+           let ws = graph.type(of: pe.inputs[1])?.resolved(batch: 1) {
+            let d = ws[0], k = ws[1] * ws[2] * ws[3]
+            let per = Kernels.packedCount(k: k, n: d)
+            patchPacked = ByteStorage(count: per * 4) { out in Kernels.pack(pw.pointer.assumingMemoryBound(to: Float.self), k: k, n: d, into: out.bindMemory(to: Float.self).baseAddress!) }
+        }
+    }
+
+    var patchPacked: ByteStorage?
+
+    /// The packed panels of weight `name`, for expert `e` of a stacked weight.
+    func packedWeight(_ name: String, expert e: Int = 0, k: Int, n: Int) -> UnsafePointer<Float> {
+        packed[name]!.pointer.assumingMemoryBound(to: Float.self) + e * Kernels.packedCount(k: k, n: n)
     }
 
     /// Runs the graph on `inputs` (by graph input name); any batch size ≥ 1. Returns the graph outputs
@@ -135,8 +168,12 @@ public final class Executor: @unchecked Sendable {
                     }
                 }
             }
-            let wT = patchWeights[node.name]!.pointer.assumingMemoryBound(to: Float.self)
-            Kernels.linear(x: cols.p, m: batch * n, k: k, w: wT, n: d, bias: ins[2].p, out: out.p, pool: pool)
+            if let pp = patchPacked {
+                Kernels.linearPacked(x: cols.p, m: batch * n, k: k, w: pp.pointer.assumingMemoryBound(to: Float.self), n: d, bias: ins[2].p, out: out.p, pool: pool)
+            } else {
+                let wT = patchWeights[node.name]!.pointer.assumingMemoryBound(to: Float.self)
+                Kernels.linear(x: cols.p, m: batch * n, k: k, w: wT, n: d, bias: ins[2].p, out: out.p, pool: pool)
+            }
             return [out]
         case .prependClassToken:
             let out = Buffer(outType[0])
@@ -159,7 +196,8 @@ public final class Executor: @unchecked Sendable {
         case .linear:
             let out = Buffer(outType[0])
             let k = ins[0].shape.last!, n = outType[0].last!
-            Kernels.linear(x: ins[0].p, m: ins[0].count / k, k: k, w: ins[1].p, n: n, bias: ins.count > 2 ? ins[2].p : nil, out: out.p, pool: pool)
+            Kernels.linearPacked(x: ins[0].p, m: ins[0].count / k, k: k, w: packedWeight(node.inputs[1], k: k, n: n), n: n,
+                                 bias: ins.count > 2 ? ins[2].p : nil, out: out.p, pool: pool)
             return [out]
         case .gelu:
             let out = Buffer(outType[0])
@@ -173,7 +211,7 @@ public final class Executor: @unchecked Sendable {
         case let .route(spec):
             return route(spec, x: ins[0], w: ins[1].p, bias: ins[2].p, experts: ins[1].shape[1], batch: batch, outTypes: outType)
         case .moeMLP:
-            return [moe(h: ins[0], experts: ins[1].p, gates: ins[2].p, k: ins[1].shape[1], fc1: ins[3], fc1b: ins[4].p,
+            return [moe(node, h: ins[0], experts: ins[1].p, gates: ins[2].p, k: ins[1].shape[1], fc1: ins[3], fc1b: ins[4].p,
                         fc2: ins[5], fc2b: ins[6].p, batch: batch, outType: outType[0])]
         case let .selectToken(index):
             let out = Buffer(outType[0])

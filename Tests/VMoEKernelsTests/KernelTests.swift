@@ -31,6 +31,16 @@ final class KernelTests: XCTestCase {
                 XCTAssertEqual(one[i * n + j].bitPattern, (acc + b[j]).bitPattern, "m\(m) k\(k) n\(n) at \(i),\(j)")
             } }
             for t in [2, 3, 8] { XCTAssertEqual(linear(x, w, b, m: m, k: k, n: n, threads: t), one, "threads \(t)") }
+            // Packed panels: the same bits.
+            var packedW = [Float](repeating: 0, count: Kernels.packedCount(k: k, n: n))
+            packedW.withUnsafeMutableBufferPointer { Kernels.pack(w, k: k, n: n, into: $0.baseAddress!) }
+            for t in [1, 3] {
+                var out = [Float](repeating: 0, count: m * n)
+                out.withUnsafeMutableBufferPointer { o in
+                    Kernels.linearPacked(x: x, m: m, k: k, w: packedW, n: n, bias: b, out: o.baseAddress!, pool: Parallel(threads: t))
+                }
+                XCTAssertEqual(out.map(\.bitPattern), one.map(\.bitPattern), "packed, m\(m) k\(k) n\(n), \(t) threads")
+            }
         }
     }
 
