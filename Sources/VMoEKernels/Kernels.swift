@@ -1,35 +1,14 @@
 /// The reference kernels. Each output element's arithmetic is fixed by the spec, independent of
 /// vector width and threading: vectors run across independent outputs, never along a reduction.
 public enum Kernels {
-    /// out[m,n] = (Σ_k fma-accumulated x[m,k]·w[k,n], k ascending from 0) + bias[n].
+    /// out[m,n] = (Σ_k fma-accumulated x[m,k]·w[k,n], k ascending from 0) + bias[n], for an unpacked
+    /// [K,N] weight (generic matmul, the router): packs it, then runs the one microkernel.
     public static func linear(x: UnsafePointer<Float>, m: Int, k: Int, w: UnsafePointer<Float>, n: Int,
                               bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, pool: Parallel) {
-        let mr = 6, nr = 16
-        let rowTiles = (m + mr - 1) / mr
-        let colBlock = 64
-        let colTiles = (n + colBlock - 1) / colBlock
-        let xp = UnsafeSendable(x), wp = UnsafeSendable(w), bp = bias.map(UnsafeSendable.init), op = UnsafeSendable(UnsafePointer(out))
-        pool.forEach(rowTiles * colTiles) { task in
-            let x = xp.p, w = wp.p, bias = bp?.p
-            let out = UnsafeMutablePointer(mutating: op.p)
-            let r0 = (task / colTiles) * mr, rows = min(mr, m - r0)
-            let c0 = (task % colTiles) * colBlock, cEnd = min(n, c0 + colBlock)
-            var j = c0
-            while j + nr <= cEnd {
-                if rows == mr { tile6x16(x + r0 * k, k, w + j, n, bias.map { $0 + j }, out + r0 * n + j) }
-                else { for r in 0..<rows { tile1x16(x + (r0 + r) * k, k, w + j, n, bias.map { $0 + j }, out + (r0 + r) * n + j) } }
-                j += nr
-            }
-            while j < cEnd {
-                for r in 0..<rows {
-                    let xr = x + (r0 + r) * k
-                    var acc: Float = 0
-                    for kk in 0..<k { acc = acc.addingProduct(xr[kk], w[kk * n + j]) }
-                    out[(r0 + r) * n + j] = acc + (bias?[j] ?? 0)
-                }
-                j += 1
-            }
-        }
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: max(1, packedCount(k: k, n: n)))
+        defer { packed.deallocate() }
+        pack(w, k: k, n: n, into: packed)
+        linearPacked(x: x, m: m, k: k, w: packed, n: n, bias: bias, out: out, pool: pool)
     }
 
     @inline(__always)
@@ -37,32 +16,6 @@ public enum Kernels {
 
     @inline(__always)
     static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self) }
-
-    @inline(__always)
-    static func tile6x16(_ x: UnsafePointer<Float>, _ k: Int, _ w: UnsafePointer<Float>, _ n: Int,
-                         _ bias: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>) {
-        var c0 = SIMD16<Float>(repeating: 0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0
-        for kk in 0..<k {
-            let b = load16(w + kk * n)
-            c0 = c0.addingProduct(SIMD16(repeating: x[kk]), b)
-            c1 = c1.addingProduct(SIMD16(repeating: x[k + kk]), b)
-            c2 = c2.addingProduct(SIMD16(repeating: x[2 * k + kk]), b)
-            c3 = c3.addingProduct(SIMD16(repeating: x[3 * k + kk]), b)
-            c4 = c4.addingProduct(SIMD16(repeating: x[4 * k + kk]), b)
-            c5 = c5.addingProduct(SIMD16(repeating: x[5 * k + kk]), b)
-        }
-        let bv = bias.map { load16($0) } ?? SIMD16(repeating: 0)
-        store16(c0 + bv, out); store16(c1 + bv, out + n); store16(c2 + bv, out + 2 * n)
-        store16(c3 + bv, out + 3 * n); store16(c4 + bv, out + 4 * n); store16(c5 + bv, out + 5 * n)
-    }
-
-    @inline(__always)
-    static func tile1x16(_ x: UnsafePointer<Float>, _ k: Int, _ w: UnsafePointer<Float>, _ n: Int,
-                         _ bias: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>) {
-        var c0 = SIMD16<Float>(repeating: 0)
-        for kk in 0..<k { c0 = c0.addingProduct(SIMD16(repeating: x[kk]), load16(w + kk * n)) }
-        store16(c0 + (bias.map { load16($0) } ?? SIMD16(repeating: 0)), out)
-    }
 
     /// Row-wise LayerNorm over the last axis of width d: mean = sum8/d, var = sumSq8/d,
     /// y = fma((x - mean)·rstd, γ, β) with rstd = 1/sqrt(var + eps).
