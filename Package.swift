@@ -26,7 +26,9 @@ let package = Package(
         .target(name: "CONNX", dependencies: ["CProtobufC"], path: "Sources/CONNX", cSettings: [.unsafeFlags(["-w"])]),
         .target(name: "VMoECore", swiftSettings: fastFlags),
         .target(name: "VMoEIR", dependencies: ["VMoECore"]),
-        .target(name: "VMoEKernels", dependencies: ["VMoECore"], swiftSettings: fastFlags),
+        // The GEMM microkernel again, built for AVX-512 and chosen at run time (Sources/VMoEKernels/Microkernel.swift).
+        .target(name: "VMoEMicrokernelAVX512", swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]),
+        .target(name: "VMoEKernels", dependencies: ["VMoECore", "VMoEMicrokernelAVX512"], swiftSettings: fastFlags),
         .target(name: "VMoEFormat", dependencies: ["VMoECore", "VMoEIR"], swiftSettings: fastFlags),
         .target(name: "VMoERuntime", dependencies: ["VMoECore", "VMoEIR", "VMoEKernels", "VMoEFormat"],
                 swiftSettings: fastFlags),

@@ -19,9 +19,11 @@ extension Kernels {
             defer { kT.deallocate(); v.deallocate(); s.deallocate(); o.deallocate() }
             kT.initialize(repeating: 0, count: hd * tp)
             v.initialize(repeating: 0, count: t * hp)
+            // kᵀ in blocks of 64 key columns ([block][i][64]), so the score loop reads sequentially.
             for u in 0..<t {
+                let blk = u / 64, col = u % 64, width = min(64, tp - blk * 64)
                 for i in 0..<hd {
-                    kT[i * tp + u] = base[u * 3 * d + d + h * hd + i]
+                    kT[blk * 64 * hd + i * width + col] = base[u * 3 * d + d + h * hd + i]
                     v[u * hp + i] = base[u * 3 * d + 2 * d + h * hd + i]
                 }
             }
@@ -34,19 +36,26 @@ extension Kernels {
                 while u0 < tp {
                     let chains = min(4, (tp - u0) / 16)
                     var a0 = SIMD16<Float>(repeating: 0), a1 = a0, a2 = a0, a3 = a0
-                    let kb = kT + u0
+                    let width = min(64, tp - u0)                 // columns in this kᵀ block
+                    let kb = kT + u0 * hd
                     if chains == 4 {
                         for i in 0..<hd {
-                            let qi = SIMD16<Float>(repeating: qrow[i]), row = kb + i * tp
+                            let qi = SIMD16<Float>(repeating: qrow[i]), row = kb + i * width
                             a0 = a0.addingProduct(qi, load16(row)); a1 = a1.addingProduct(qi, load16(row + 16))
                             a2 = a2.addingProduct(qi, load16(row + 32)); a3 = a3.addingProduct(qi, load16(row + 48))
                         }
                         store16(a0 * scale, s + u0); store16(a1 * scale, s + u0 + 16)
                         store16(a2 * scale, s + u0 + 32); store16(a3 * scale, s + u0 + 48)
                     } else {
-                        for i in 0..<hd { a0 = a0.addingProduct(SIMD16(repeating: qrow[i]), load16(kb + i * tp)) }
-                        store16(a0 * scale, s + u0)
-                        u0 += 16
+                        // A block narrower than 64 columns: one 16-column chain at a time.
+                        var c = 0
+                        while c < width {
+                            var a = SIMD16<Float>(repeating: 0)
+                            for i in 0..<hd { a = a.addingProduct(SIMD16(repeating: qrow[i]), load16(kb + i * width + c)) }
+                            store16(a * scale, s + u0 + c)
+                            c += 16
+                        }
+                        u0 += width
                         continue
                     }
                     u0 += 64

@@ -32,12 +32,23 @@ public enum Kernels {
     }
 
     /// In-place softmax of each row: m = max, e_i = exp(x_i − m), s = sum8(e), y_i = e_i / s.
+    /// (Max and division are exact per element, so vectorising them changes no bit.)
     public static func softmaxRow(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        for i in 0..<n where p[i] > m { m = p[i] }
-        DetMath.map(p, n) { DetMath.exp($0 - DetMath.V(repeating: m)) }
+        var mv = SIMD8<Float>(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= n { mv = pointwiseMax(mv, UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)); i += 8 }
+        var m = mv.max()
+        while i < n { if p[i] > m { m = p[i] }; i += 1 }
+        DetMath.expShiftedInPlace(p, n, m)
         let s = DetMath.sum8(UnsafePointer(p), n)
-        for i in 0..<n { p[i] = p[i] / s }
+        let sv = SIMD8<Float>(repeating: s)
+        i = 0
+        while i + 8 <= n {
+            let raw = UnsafeMutableRawPointer(p + i)
+            raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<Float>.self) / sv, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { p[i] = p[i] / s; i += 1 }
     }
 
     /// Element-wise exact GELU.
@@ -46,7 +57,7 @@ public enum Kernels {
         let pp = UnsafeSendable(UnsafePointer(p))
         pool.forEach((count + chunk - 1) / chunk) { c in
             let q = UnsafeMutablePointer(mutating: pp.p)
-            DetMath.map(q + c * chunk, min(count, (c + 1) * chunk) - c * chunk, DetMath.gelu)
+            DetMath.geluInPlace(q + c * chunk, min(count, (c + 1) * chunk) - c * chunk)
         }
     }
 }

@@ -1,6 +1,8 @@
 import VMoECore
 import VMoEIR
 import VMoEKernels
+import Foundation
+import Dispatch
 
 /// A float32 activation; route's expert ids are held as exact small floats.
 final class Buffer {
@@ -104,6 +106,23 @@ public final class Executor: @unchecked Sendable {
         packed[name]!.pointer.assumingMemoryBound(to: Float.self) + e * Kernels.packedCount(k: k, n: n)
     }
 
+    /// `VMOE_PROFILE=1`: time per op kind, printed to stderr when the process exits.
+    static let profiling: Bool = ProcessInfo.processInfo.environment["VMOE_PROFILE"] == "1"
+    nonisolated(unsafe) static var profile = [String: UInt64]()
+    static let profileLock = NSLock()
+    static func record(_ kind: String, _ ns: UInt64) {
+        profileLock.lock()
+        if profile.isEmpty { atexit { Executor.printProfile() } }
+        profile[kind, default: 0] += ns
+        profileLock.unlock()
+    }
+    static func printProfile() {
+        let total = profile.values.reduce(0, +)
+        for (k, v) in profile.sorted(by: { $0.value > $1.value }) {
+            FileHandle.standardError.write(Data(String(format: "profile %-20@ %9.1f ms %5.1f%%\n", k, Double(v) / 1e6, 100 * Double(v) / Double(max(total, 1))).utf8))
+        }
+    }
+
     /// Runs the graph on `inputs` (by graph input name); any batch size ≥ 1. Returns the graph outputs
     /// plus any intermediate values named in `fetch` (route experts come back as f32 slot numbers).
     public func run(_ inputs: [String: Tensor], fetch: [String] = []) throws -> [String: Tensor] {
@@ -125,9 +144,12 @@ public final class Executor: @unchecked Sendable {
             buf.p.update(from: t.storage.pointer.assumingMemoryBound(to: Float.self), count: buf.count)
             acts[name] = buf
         }
+        let profiling = Executor.profiling
         for (i, node) in graph.nodes.enumerated() {
             if case .dequantize = node.op { continue }  // done at load
+            let t0 = profiling ? DispatchTime.now().uptimeNanoseconds : 0
             let outs = try execute(node, acts: acts, batch: batch)
+            if profiling { Executor.record(node.op.kind, DispatchTime.now().uptimeNanoseconds - t0) }
             for (n, b) in zip(node.outputs, outs) { acts[n] = b }
             for v in node.inputs where lastUse[v] == i && !keep.contains(v) { acts[v] = nil }
         }

@@ -34,13 +34,13 @@ final class KernelTests: XCTestCase {
             // Packed panels: the same bits.
             var packedW = [Float](repeating: 0, count: Kernels.packedCount(k: k, n: n))
             packedW.withUnsafeMutableBufferPointer { Kernels.pack(w, k: k, n: n, into: $0.baseAddress!) }
-            for t in [1, 3] {
+            for t in [1, 3] { for isa in [Kernels.ISA.avx2, .avx512] where isa == .avx2 || Kernels.isa == .avx512 {
                 var out = [Float](repeating: 0, count: m * n)
                 out.withUnsafeMutableBufferPointer { o in
-                    Kernels.linearPacked(x: x, m: m, k: k, w: packedW, n: n, bias: b, out: o.baseAddress!, pool: Parallel(threads: t))
+                    Kernels.linearPacked(x: x, m: m, k: k, w: packedW, n: n, bias: b, out: o.baseAddress!, pool: Parallel(threads: t), isa: isa)
                 }
-                XCTAssertEqual(out.map(\.bitPattern), one.map(\.bitPattern), "packed, m\(m) k\(k) n\(n), \(t) threads")
-            }
+                XCTAssertEqual(out.map(\.bitPattern), one.map(\.bitPattern), "packed \(isa), m\(m) k\(k) n\(n), \(t) threads")
+            } }
         }
     }
 

@@ -1,0 +1,1 @@
+../VMoEKernels/Microkernel.swift
