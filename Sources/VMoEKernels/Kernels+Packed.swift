@@ -19,6 +19,24 @@ extension Kernels {
         }
     }
 
+    /// out rows (stride apart) = tile rows + bias, per element one IEEE add (vectorised for full panels).
+    static func epilogue(_ t: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>?,
+                         out: UnsafeMutablePointer<Float>, stride: Int) {
+        if cols == 16 {
+            if let b = bias {
+                let bv = Microkernel.load(b)
+                for r in 0..<rows { Microkernel.store(Microkernel.load(t + r * 16) + bv, out + r * stride) }
+            } else {
+                for r in 0..<rows { Microkernel.store(Microkernel.load(t + r * 16), out + r * stride) }
+            }
+            return
+        }
+        for r in 0..<rows {
+            let o = out + r * stride, tr = t + r * 16
+            if let b = bias { for c in 0..<cols { o[c] = tr[c] + b[c] } } else { for c in 0..<cols { o[c] = tr[c] } }
+        }
+    }
+
     /// Instruction sets with a microkernel build.
     public enum ISA: String, Sendable { case avx2, avx512 }
 
@@ -59,10 +77,7 @@ extension Kernels {
                         else { Microkernel.tile1(x + (r0 + r) * k, k, panel, tmp + r * 16) }
                     }
                 }
-                for r in 0..<rows {
-                    let o = out + (r0 + r) * n + c0, t = tmp + r * 16
-                    if let b = bias { for c in 0..<cols { o[c] = t[c] + b[c0 + c] } } else { for c in 0..<cols { o[c] = t[c] } }
-                }
+                Kernels.epilogue(tmp, rows: rows, cols: cols, bias: bias.map { $0 + c0 }, out: out + r0 * n + c0, stride: n)
             }
         }
     }
