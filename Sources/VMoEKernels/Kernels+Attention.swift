@@ -9,15 +9,19 @@ extension Kernels {
         let tp = (t + 15) / 16 * 16          // kT rows padded to whole vectors
         let hp = (hd + 15) / 16 * 16
         let qp = UnsafeSendable(qkv), op = UnsafeSendable(UnsafePointer(out))
-        pool.forEach(batch * heads) { task in
-            attentionHead(qp.p + (task / heads) * t * 3 * d, t: t, d: d, h: task % heads, hd: hd, tp: tp, hp: hp, scale: scale,
-                          out: UnsafeMutablePointer(mutating: op.p) + (task / heads) * t * d + (task % heads) * hd)
+        // Tasks are (image, head, block of 64 queries), so a batch of one still spreads over threads.
+        let qBlocks = pool.threads > 1 ? (t + 63) / 64 : 1
+        pool.forEach(batch * heads * qBlocks) { task in
+            let qb = task % qBlocks, bh = task / qBlocks
+            let q0 = qBlocks == 1 ? 0 : qb * 64, q1 = qBlocks == 1 ? t : min(t, q0 + 64)
+            attentionHead(qp.p + (bh / heads) * t * 3 * d, t: t, d: d, h: bh % heads, hd: hd, tp: tp, hp: hp, scale: scale,
+                          queries: q0..<q1, out: UnsafeMutablePointer(mutating: op.p) + (bh / heads) * t * d + (bh % heads) * hd)
         }
     }
 
     /// One (image, head): a plain function rather than closure code, so the SIMD loads inline.
     static func attentionHead(_ base: UnsafePointer<Float>, t: Int, d: Int, h: Int, hd: Int, tp: Int, hp: Int, scale: Float,
-                              out outBase: UnsafeMutablePointer<Float>) {
+                              queries: Range<Int>, out outBase: UnsafeMutablePointer<Float>) {
         let kT = UnsafeMutablePointer<Float>.allocate(capacity: hd * tp)
         let v = UnsafeMutablePointer<Float>.allocate(capacity: t * hp)
         let s = UnsafeMutablePointer<Float>.allocate(capacity: tp)
@@ -33,7 +37,7 @@ extension Kernels {
                 v[u * hp + i] = base[u * 3 * d + 2 * d + h * hd + i]
             }
         }
-        for q in 0..<t {
+        for q in queries {
             let qrow = base + q * 3 * d + h * hd
             // Four independent accumulator chains (64 scores) hide the FMA latency; each score is
             // still Σ_i in ascending i.
