@@ -143,10 +143,18 @@ extension ONNXImporter {
             let sel = Array(shape[max(0, start)..<max(start, end)])
             setK(n.outputs[0], K(shape: [sel.count], isInt: true, v: sel.map { Double($0.affine.constant) }, b: sel.map { $0.affine.batch }))
         case "ConstantOfShape":
-            let dims = try ints(n.inputs[0], n)
             var value = 0.0, isInt = false
             if case let .tensor(t)? = n.attributes["value"] { value = t.values.first ?? 0; isInt = t.isInteger }
-            setK(n.outputs[0], K(shape: dims, isInt: isInt, v: [Double](repeating: value, count: dims.reduce(1, *))))
+            if let k = konst(n.inputs[0]), k.symbolic {
+                // A batch-sized fill (zeros_like of an activation): the scalar expanded at run time.
+                let cn = "\(n.name)#value"
+                setK(cn, K(shape: [], isInt: isInt, v: [value]))
+                _ = try emit(.generic(.expand(shape: try shapeDims(k, input: [], reshape: false, n))), [try ir(cn, n)], n)
+                return
+            }
+            let dims = try ints(n.inputs[0], n)
+            guard dims.allSatisfy({ $0 >= 0 }), let c = elementCount(dims), c <= 1 << 24 else { throw fail(n, "bad shape \(dims)") }
+            setK(n.outputs[0], K(shape: dims, isInt: isInt, v: [Double](repeating: value, count: c)))
         case "Range":
             guard let s = konst(n.inputs[0])?.v.first, let e = konst(n.inputs[1])?.v.first, let d = konst(n.inputs[2])?.v.first, d != 0 else {
                 throw fail(n, "Range needs scalar start, limit and a non-zero delta")

@@ -37,6 +37,8 @@ public struct ONNXImporter {
     }
 
     let model: ONNXModel
+    /// Nodes dropped because no graph output depends on them.
+    var deadNodes = 0
     var vals = [String: Val]()
     var builder: GraphBuilder
     var counter = 0
@@ -59,8 +61,21 @@ public struct ONNXImporter {
         return try imp.run()
     }
 
-    init(model m: ONNXModel) throws {
+    init(model original: ONNXModel) throws {
+        // Nodes nothing reads (a traced `if mask.any()` leaves such) are dropped before any check, so an
+        // op that only feeds dead code cannot block an import.
+        var m = original
+        var needed = Set(m.outputs.map(\.name)), live = [Bool](repeating: false, count: m.nodes.count), changed = true
+        while changed {
+            changed = false
+            for (i, n) in m.nodes.enumerated() where !live[i] && n.outputs.contains(where: needed.contains) {
+                live[i] = true; needed.formUnion(n.inputs); changed = true
+            }
+        }
+        let dropped = live.filter { !$0 }.count
+        m.nodes = m.nodes.indices.filter { live[$0] }.map { m.nodes[$0] }
         model = m
+        deadNodes = dropped
         path = m.path
         guard let v = m.opsets[""] else { throw ONNXError.opset(path: m.path, reason: "the model imports no ai.onnx opset") }
         guard ONNXImporter.opsets.contains(v) else {
@@ -110,7 +125,9 @@ public struct ONNXImporter {
         // Keep the output's name stable: the converter and runtime expect "logits" for classifiers.
         do { try g.verify() } catch { throw ONNXError.graph(path: path, reason: "\(error)") }
         let ops = Set(model.nodes.map(\.opType)).sorted()
-        return Result(graph: g, raised: raise.raised, warnings: raise.warnings, opTypes: ops)
+        var warnings = raise.warnings
+        if deadNodes > 0 { warnings.append("\(deadNodes) node(s) no output depends on were ignored") }
+        return Result(graph: g, raised: raise.raised, warnings: warnings, opTypes: ops)
     }
 
     /// Dangling names and cycles: every input is an initializer, a graph input or an earlier output.

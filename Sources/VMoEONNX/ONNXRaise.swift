@@ -17,10 +17,30 @@ struct ONNXRaise {
         linear(); gelu(); patchEmbed(); classToken(); selectToken(); attention(); residualAdds()
         try moe()
         graph.eliminateDeadCode()
+        unreachableExperts()
         try graph.verify()
         raised = counts.keys.sorted().map { "\(counts[$0]!) \($0)" }
         let left = Set(graph.nodes.compactMap { n -> String? in if case let .generic(g) = n.op { return g.name } else { return nil } })
         if !left.isEmpty { warnings.append("ops left generic (run op by op): \(left.sorted().joined(separator: ", "))") }
+    }
+
+    /// The tracing bug: a per-expert branch (`if (idx == e).any()`) is recorded only for the experts the
+    /// dummy input reached, so the others can never run. Detected as a router (softmax → top-k over E)
+    /// whose indices are compared, in live code, with only some expert ids.
+    mutating func unreachableExperts() {
+        for n in graph.nodes {
+            guard case let .generic(.topK(_, axis)) = n.op, let e = graph.type(of: n.inputs[0])?.shape[axis], case let .fixed(experts) = e else { continue }
+            var compared = Set<Int>()
+            for c in graph.nodes {
+                guard case .generic(.binary(.equal)) = c.op else { continue }
+                for (a, b) in [(0, 1), (1, 0)] where strip(c.inputs[a]) == n.outputs[1] {
+                    if let t = const(c.inputs[b]), t.elementCount == 1 { compared.insert(Int(t.floatValues()[0])) }
+                }
+            }
+            guard !compared.isEmpty, compared.count < experts else { continue }
+            let missing = (0..<experts).filter { !compared.contains($0) }
+            warnings.append("router '\(n.name)' chooses among \(experts) experts but the graph only has branches for \(compared.sorted()): experts \(missing) can never be reached (tracing baked the example input's routes in; export with a static path over all experts)")
+        }
     }
 
     // MARK: helpers

@@ -99,6 +99,18 @@ final class ONNXConformanceTests: XCTestCase {
         }
         XCTAssertEqual(Fixtures.convert([Fixtures.path("bad/tiny.onnx"), dir.appendingPathComponent("t.vmoe").path, "--quiet"]).code, 0)
     }
+
+    /// A loop-over-experts MoE traced on one image: the experts it did not reach are named.
+    func testUnreachableExpertsAreReported() throws {
+        let dir = try Fixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = Fixtures.convert([Fixtures.path("bad/baked_routes.onnx"), dir.appendingPathComponent("b.vmoe").path, "--quiet"])
+        XCTAssertEqual(r.code, 0, "\(r.err)")
+        let warnings = r.err.filter { $0.contains("can never be reached") }
+        XCTAssertEqual(warnings.count, 2, "\(r.err)")
+        XCTAssertTrue(warnings.contains { $0.contains("experts [1, 2]") })
+        XCTAssertTrue(warnings.contains { $0.contains("experts [2, 3]") })
+    }
 }
 
 /// Replays inputs the ONNX fuzz target (scripts/fuzz.sh onnx) found problems with, plus mutations of
