@@ -59,3 +59,23 @@ public struct Tensor: @unchecked Sendable {
         dtype == other.dtype && shape == other.shape && storage.buffer.elementsEqual(other.storage.buffer)
     }
 }
+
+extension Tensor {
+    /// `values` stored as `dtype` (f16 rounds to nearest even; f64 is exact; other types keep f32).
+    public init(converting values: [Float], shape: [Int], to dtype: DType) {
+        switch dtype {
+        case .float16:
+            let s = ByteStorage(count: values.count * 2) { o in
+                for (i, x) in values.enumerated() { o.storeBytes(of: Float16(x).bitPattern, toByteOffset: 2 * i, as: UInt16.self) }
+            }
+            self.init(dtype: .float16, shape: shape, storage: s)
+        case .float64:
+            let s = ByteStorage(count: values.count * 8) { o in
+                for (i, x) in values.enumerated() { o.storeBytes(of: Double(x), toByteOffset: 8 * i, as: Double.self) }
+            }
+            self.init(dtype: .float64, shape: shape, storage: s)
+        default:
+            self.init(floats: values, shape: shape)
+        }
+    }
+}

@@ -152,22 +152,10 @@ public struct PruneExpertsPass: Pass {
         for r in 0..<k { for c in kc { nw.append(wv[r * n + c]) } }
         for c in kc { nb.append(bv[c]) }
         // Kept columns keep their exact values (and dtype where it is f32).
-        g.constants[g.nodes[hi].inputs[1]] = w.dtype == .float32 ? Tensor(floats: nw, shape: [k, kc.count]) : convert(nw, [k, kc.count], w.dtype)
-        g.constants[g.nodes[hi].inputs[2]] = b.dtype == .float32 ? Tensor(floats: nb, shape: [kc.count]) : convert(nb, [kc.count], b.dtype)
+        g.constants[g.nodes[hi].inputs[1]] = Tensor(converting: nw, shape: [k, kc.count], to: w.dtype)
+        g.constants[g.nodes[hi].inputs[2]] = Tensor(converting: nb, shape: [kc.count], to: b.dtype)
         ctx.config.numClasses = kc.count
         ctx.config.classNames = ctx.config.classNames.map { names in kc.map { names[$0] } }
         ctx.config.superclassOfClass = ctx.config.superclassOfClass.map { m in kc.map { m[$0] } }
-    }
-
-    func convert(_ v: [Float], _ shape: [Int], _ dtype: DType) -> Tensor {
-        switch dtype {
-        case .float16:
-            let s = ByteStorage(count: v.count * 2) { o in for (i, x) in v.enumerated() { o.storeBytes(of: Float16(x).bitPattern, toByteOffset: 2 * i, as: UInt16.self) } }
-            return Tensor(dtype: .float16, shape: shape, storage: s)
-        case .float64:
-            let s = ByteStorage(count: v.count * 8) { o in for (i, x) in v.enumerated() { o.storeBytes(of: Double(x), toByteOffset: 8 * i, as: Double.self) } }
-            return Tensor(dtype: .float64, shape: shape, storage: s)
-        default: return Tensor(floats: v, shape: shape)
-        }
     }
 }

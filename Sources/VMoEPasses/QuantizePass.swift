@@ -73,7 +73,7 @@ public struct QuantizePass: Pass {
                     notes.append("\(c.name): kept float, value \(bad) overflows fp16")
                     continue
                 }
-                g.constants[c.name] = PruneExpertsPass(minShare: nil, keepClasses: nil).convert(v, t.shape, .float16)
+                g.constants[c.name] = Tensor(converting: v, shape: t.shape, to: .float16)
             case .int8, .int4:
                 let (q, s) = p == .int8 ? quantizeInt8(t) : quantizeInt4(t)
                 g.constants[c.name] = nil
@@ -83,7 +83,7 @@ public struct QuantizePass: Pass {
                                      inputs: [c.name + ".q", c.name + ".scale"], outputs: [c.name]))
             }
             if let b = c.bias, let bt = g.constants[b], bt.dtype == .float32, g.uses(of: b).count == 1 {
-                g.constants[b] = PruneExpertsPass(minShare: nil, keepClasses: nil).convert(bt.floatValues(), bt.shape, .float16)
+                g.constants[b] = Tensor(converting: bt.floatValues(), shape: bt.shape, to: .float16)
             }
             counts[p, default: 0] += 1
             let after = (g.constants[c.name]?.byteCount ?? 0) + (g.constants[c.name + ".q"]?.byteCount ?? 0) + (g.constants[c.name + ".scale"]?.byteCount ?? 0)
