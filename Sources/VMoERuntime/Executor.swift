@@ -23,7 +23,6 @@ public final class Executor: @unchecked Sendable {
     public let graph: Graph
     public let pool: Parallel
     private var weights: [String: (p: UnsafePointer<Float>, owner: ByteStorage)] = [:]
-    private var patchWeights: [String: ByteStorage] = [:]
     /// Shapes of weights computed at load (dequantized), which are values rather than constants.
     private var weightShapes: [String: [Int]] = [:]
     /// Linear and expert weights repacked into 16-column panels (see Kernels.pack), by weight name.
@@ -63,12 +62,14 @@ public final class Executor: @unchecked Sendable {
         }
         for (i, n) in graph.nodes.enumerated() {
             for v in n.inputs { lastUse[v] = i }
-            if case let .patchEmbed(p) = n.op, let src = weights[n.inputs[1]]?.p, let ws = graph.type(of: n.inputs[1])?.resolved(batch: 1) {
-                // [D, C·p·p] → [C·p·p, D] so the patch projection is an ordinary linear.
-                let d = ws[0], k = ws[1] * p * p
-                patchWeights[n.name] = ByteStorage(count: k * d * 4) { out in
-                    let o = out.bindMemory(to: Float.self)
-                    for r in 0..<d { for c in 0..<k { o[c * d + r] = src[r * k + c] } }
+            if case .patchEmbed = n.op, let src = weights[n.inputs[1]]?.p, let ws = graph.type(of: n.inputs[1])?.resolved(batch: 1) {
+                // [D, C·p·p] → [C·p·p, D], packed: the patch projection is then an ordinary linear.
+                let d = ws[0], k = ws[1] * ws[2] * ws[3]
+                let wT = UnsafeMutablePointer<Float>.allocate(capacity: k * d)
+                defer { wT.deallocate() }
+                for r in 0..<d { for c in 0..<k { wT[c * d + r] = src[r * k + c] } }
+                packed[Executor.patchKey(n)] = ByteStorage(count: Kernels.packedCount(k: k, n: d) * 4) { out in
+                    Kernels.pack(wT, k: k, n: d, into: out.bindMemory(to: Float.self).baseAddress!)
                 }
             }
         }
@@ -91,15 +92,9 @@ public final class Executor: @unchecked Sendable {
                 }
             }
         }
-        if let pe = graph.nodes.first(where: { if case .patchEmbed = $0.op { return true } else { return false } }), let pw = patchWeights[pe.name],
-           let ws = graph.type(of: pe.inputs[1])?.resolved(batch: 1) {
-            let d = ws[0], k = ws[1] * ws[2] * ws[3]
-            let per = Kernels.packedCount(k: k, n: d)
-            patchPacked = ByteStorage(count: per * 4) { out in Kernels.pack(pw.pointer.assumingMemoryBound(to: Float.self), k: k, n: d, into: out.bindMemory(to: Float.self).baseAddress!) }
-        }
     }
 
-    var patchPacked: ByteStorage?
+    static func patchKey(_ n: Node) -> String { "\(n.name)#patch" }
 
     /// The packed panels of weight `name`, for expert `e` of a stacked weight.
     func packedWeight(_ name: String, expert e: Int = 0, k: Int, n: Int) -> UnsafePointer<Float> {
@@ -190,12 +185,8 @@ public final class Executor: @unchecked Sendable {
                     }
                 }
             }
-            if let pp = patchPacked {
-                Kernels.linearPacked(x: cols.p, m: batch * n, k: k, w: pp.pointer.assumingMemoryBound(to: Float.self), n: d, bias: ins[2].p, out: out.p, pool: pool)
-            } else {
-                let wT = patchWeights[node.name]!.pointer.assumingMemoryBound(to: Float.self)
-                Kernels.linear(x: cols.p, m: batch * n, k: k, w: wT, n: d, bias: ins[2].p, out: out.p, pool: pool)
-            }
+            Kernels.linearPacked(x: cols.p, m: batch * n, k: k, w: packedWeight(Executor.patchKey(node), k: k, n: d), n: d,
+                                 bias: ins[2].p, out: out.p, pool: pool)
             return [out]
         case .prependClassToken:
             let out = Buffer(outType[0])
