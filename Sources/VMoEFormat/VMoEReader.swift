@@ -2,6 +2,12 @@ import Foundation
 import VMoECore
 import VMoEIR
 
+/// Lets concurrent checksum workers read the mapped bytes.
+struct UnsafeSendableBytes: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+    init(_ b: UnsafeRawBufferPointer) { bytes = b }
+}
+
 /// One tensor table entry as read from a file.
 public struct TensorInfo: Sendable {
     public var name: String
@@ -133,9 +139,18 @@ public struct VMoEFile: Sendable {
         guard nextOffset == dataLength else {
             throw FormatError.header(field: "data length", reason: "is \(dataLength) but the tensors end at \(nextOffset)")
         }
-        for (info, hash) in zip(infos, hashesByTensor) where checksums {
-            let data = UnsafeRawBufferPointer(rebasing: bytes[info.offset..<(info.offset + info.byteLength)])
-            guard SHA256.hash(data).elementsEqual(hash) else { throw FormatError.checksumMismatch(part: "tensor '\(info.name)'") }
+        if checksums {
+            // Tensors are hashed concurrently; the first damaged one in table order is reported.
+            let ok = UnsafeMutableBufferPointer<Bool>.allocate(capacity: infos.count)
+            defer { ok.deallocate() }
+            ok.initialize(repeating: false)
+            let base = UnsafeSendableBytes(bytes)
+            DispatchQueue.concurrentPerform(iterations: infos.count) { i in
+                let info = infos[i]
+                let data = UnsafeRawBufferPointer(rebasing: base.bytes[info.offset..<(info.offset + info.byteLength)])
+                ok[i] = SHA256.hash(data).elementsEqual(hashesByTensor[i])
+            }
+            if let bad = ok.firstIndex(of: false) { throw FormatError.checksumMismatch(part: "tensor '\(infos[bad].name)'") }
         }
         // Padding: between the table and the data, and between tensors.
         var cursor = sections[2].offset + sections[2].length
