@@ -118,11 +118,19 @@ public enum Converter {
             "depth": .number(1), "heads": .number(1), "mlp_ratio": .number(1),
         ]
         // Width and patch from the patch embedding; depth from the attention softmaxes; MoE from the raised ops.
+        var hidden: Int?
         for n in g.nodes {
-            if case let .patchEmbed(p) = n.op, let w = g.type(of: n.inputs[1]) {
-                raw["patch_size"] = .number(Double(p)); raw["dim"] = .number(Double(w.shape[0].resolved(batch: 1)))
+            switch n.op {
+            case let .patchEmbed(p):
+                if let w = g.type(of: n.inputs[1]) { raw["patch_size"] = .number(Double(p)); raw["dim"] = .number(Double(w.shape[0].resolved(batch: 1))) }
+            case let .attention(h, _): raw["heads"] = .number(Double(h))
+            case let .layerNorm(eps): if raw["layer_norm_eps"] == nil { raw["layer_norm_eps"] = .number(Double("\(eps)") ?? Double(eps)) }
+            case .gelu: if hidden == nil { hidden = g.type(of: n.inputs[0])?.shape.last?.resolved(batch: 1) }
+            case .moeMLP: if hidden == nil { hidden = g.type(of: n.inputs[3])?.shape.last?.resolved(batch: 1) }
+            default: break
             }
         }
+        if let h = hidden, case let .number(d)? = raw["dim"], d > 1 { raw["mlp_ratio"] = .number(Double(h) / d) }
         let softmaxes = g.nodes.filter { if case .generic(.softmax) = $0.op { return ($0.inputs.first.flatMap { g.type(of: $0) }?.shape.count ?? 0) >= 3 } else { if case .attention = $0.op { return true }; return false } }.count
         raw["depth"] = .number(Double(max(1, softmaxes)))
         let routes = g.nodes.compactMap { n -> RouteSpec? in if case let .route(s) = n.op { return s } else { return nil } }

@@ -31,7 +31,7 @@ extension ONNXRaise {
                   case let .fixed(heads) = s5[3], case let .fixed(hd) = s5[4] else { continue }
             let canonical = 1 / Float(hd).squareRoot()
             if abs(scale - canonical) <= 1e-6 * canonical { scale = canonical }
-            guard let new = try? insert("attention", .attention(heads: heads, scale: scale), [split.inputs[0]], at: i + 1),
+            guard let new = try? insert("attention", .attention(heads: heads, scale: scale), [split.inputs[0]], at: i + 1, replacing: out.name),
                   graph.valueTypes[new[0]] == graph.valueTypes[out.outputs[0]] else { continue }
             replaceUses(out.outputs[0], with: new[0])
             count("attention")

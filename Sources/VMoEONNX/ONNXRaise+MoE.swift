@@ -35,7 +35,7 @@ extension ONNXRaise {
             if let existing = routes[topK.name] { route = existing } else {
                 // The router's output must be computed where its input is available: right after it.
                 guard let at = graph.producer(of: lin.inputs[0]) else { continue }
-                let outs = try insert("router", .route(RouteSpec(input: input, topK: k, gate: gate)), [x, lin.inputs[1], lin.inputs[2]], at: at + 1)
+                let outs = try insert("router", .route(RouteSpec(input: input, topK: k, gate: gate)), [x, lin.inputs[1], lin.inputs[2]], at: at + 1, replacing: lin.name)
                 route = (outs[0], outs[1])
                 routes[topK.name] = route
                 count("router (\(input.rawValue), top-\(k), \(gate.rawValue))")
@@ -47,7 +47,7 @@ extension ONNXRaise {
             graph.constants[names[2]] = m.fc2
             graph.constants[names[3]] = m.fc2b
             guard let at = graph.producer(of: r.outputs[0]) else { continue }
-            let out = try insert("moe", .moeMLP, [m.h, route.experts, route.gates] + names, at: at + 1)
+            let out = try insert("moe", .moeMLP, [m.h, route.experts, route.gates] + names, at: at + 1, replacing: r.name)
             replaceUses(r.outputs[0], with: out[0])
             count("moe block (\(m.fc1.shape[0]) experts)")
         }

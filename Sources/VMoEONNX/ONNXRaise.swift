@@ -74,11 +74,15 @@ struct ONNXRaise {
     }
     mutating func count(_ what: String) { counts[what, default: 0] += 1 }
 
-    /// Inserts a node before index `at`, typing its outputs.
+    /// Inserts a node before index `at`, typing its outputs. It is named after the ONNX scope of the
+    /// node it replaces (`/blocks.2/moe/ReduceSum` → `/blocks.2/moe:moe`), unique in the graph.
     @discardableResult
-    mutating func insert(_ name: String, _ op: Op, _ inputs: [String], at: Int) throws -> [String] {
+    mutating func insert(_ name: String, _ op: Op, _ inputs: [String], at: Int, replacing original: String? = nil) throws -> [String] {
         fresh += 1
-        let n = "\(name)@raised\(fresh)"
+        var scope = ""
+        if let o = original?.split(separator: "#").first, let slash = o.lastIndex(of: "/"), slash != o.startIndex { scope = String(o[..<slash]) + ":" }
+        var n = scope + name
+        if graph.type(of: n) != nil || graph.nodes.contains(where: { $0.name == n }) { n += "#\(fresh)" }
         let types = try op.outputTypes(inputs.map { graph.type(of: $0)! }, node: n)
         let outs = types.count == 1 ? [n] : types.indices.map { "\(n).\($0)" }
         for (o, t) in zip(outs, types) { graph.valueTypes[o] = t }
@@ -135,7 +139,7 @@ struct ONNXRaise {
                       (h.inputs[0] == x && close(scalar(h.inputs[1]), 0.5)) || (h.inputs[1] == x && close(scalar(h.inputs[0]), 0.5)) {
                 out = graph.nodes[m1].outputs[0]
             }
-            guard let o = out, let at = graph.producer(of: o), let g = try? insert("gelu", .gelu, [x], at: at + 1) else { continue }
+            guard let o = out, let at = graph.producer(of: o), let g = try? insert("gelu", .gelu, [x], at: at + 1, replacing: graph.nodes[i].name) else { continue }
             replaceUses(o, with: g[0])
             count("gelu")
         }
@@ -153,7 +157,7 @@ struct ONNXRaise {
                   let (ri, _) = soleUse(graph.nodes[i].outputs[0]), case .generic(.reshape) = graph.nodes[ri].op,
                   let (ti, _) = soleUse(graph.nodes[ri].outputs[0]), case .generic(.transpose([0, 2, 1])) = graph.nodes[ti].op,
                   let t = graph.valueTypes[graph.nodes[ti].outputs[0]], t.shape.count == 3 else { continue }
-            guard let out = try? insert("patch_embed", .patchEmbed(patch: w[2]), graph.nodes[i].inputs, at: ti + 1), graph.valueTypes[out[0]] == t else { continue }
+            guard let out = try? insert("patch_embed", .patchEmbed(patch: w[2]), graph.nodes[i].inputs, at: ti + 1, replacing: graph.nodes[i].name), graph.valueTypes[out[0]] == t else { continue }
             replaceUses(graph.nodes[ti].outputs[0], with: out[0])
             count("patch_embed")
         }
@@ -168,7 +172,7 @@ struct ONNXRaise {
             guard case .generic(.concat(1)) = graph.nodes[i].op, graph.nodes[i].inputs.count == 2,
                   let e = node(producing: graph.nodes[i].inputs[0]), case .generic(.expand) = e.op, let cls = const(e.inputs[0]),
                   cls.shape.count == 3, cls.shape[0] == 1, cls.shape[1] == 1,
-                  let out = try? insert("cls", .prependClassToken, [graph.nodes[i].inputs[1], e.inputs[0]], at: i + 1) else { continue }
+                  let out = try? insert("cls", .prependClassToken, [graph.nodes[i].inputs[1], e.inputs[0]], at: i + 1, replacing: graph.nodes[i].name) else { continue }
             replaceUses(graph.nodes[i].outputs[0], with: out[0])
             count("class_token")
         }
@@ -191,7 +195,7 @@ struct ONNXRaise {
             }
             guard var idx = index, let xt = graph.type(of: n.inputs[0]), xt.shape.count == 3, case let .fixed(tk) = xt.shape[1] else { continue }
             if idx < 0 { idx += tk }
-            guard let new = try? insert("select", .selectToken(index: idx), [n.inputs[0]], at: i + 1), graph.valueTypes[new[0]] == graph.valueTypes[out] else { continue }
+            guard let new = try? insert("select", .selectToken(index: idx), [n.inputs[0]], at: i + 1, replacing: n.name), graph.valueTypes[new[0]] == graph.valueTypes[out] else { continue }
             replaceUses(out, with: new[0])
             count("select_token")
         }
