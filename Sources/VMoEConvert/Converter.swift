@@ -124,13 +124,19 @@ public enum Converter {
             case let .patchEmbed(p):
                 if let w = g.type(of: n.inputs[1]) { raw["patch_size"] = .number(Double(p)); raw["dim"] = .number(Double(w.shape[0].resolved(batch: 1))) }
             case let .attention(h, _): raw["heads"] = .number(Double(h))
-            case let .layerNorm(eps): if raw["layer_norm_eps"] == nil { raw["layer_norm_eps"] = .number(Double("\(eps)") ?? Double(eps)) }
+            case let .layerNorm(eps):
+                if raw["layer_norm_eps"] == nil { raw["layer_norm_eps"] = .number(Double("\(eps)") ?? Double(eps)) }
+                // Without a raised patch embedding (fixed-batch exports) the width comes from the norms.
+                if raw["dim"] == .number(1), let d = g.type(of: n.inputs[1])?.shape.first?.resolved(batch: 1) { raw["dim"] = .number(Double(d)) }
+            case let .generic(.conv(stride, _)):
+                if raw["patch_size"] == .number(1), stride.count == 2, stride[0] == stride[1] { raw["patch_size"] = .number(Double(stride[0])) }
             case .gelu: if hidden == nil { hidden = g.type(of: n.inputs[0])?.shape.last?.resolved(batch: 1) }
             case .moeMLP: if hidden == nil { hidden = g.type(of: n.inputs[3])?.shape.last?.resolved(batch: 1) }
             default: break
             }
         }
         if let h = hidden, case let .number(d)? = raw["dim"], d > 1 { raw["mlp_ratio"] = .number(Double(h) / d) }
+        if case let .number(d)? = raw["dim"], case let .number(h)? = raw["heads"], Int(d) % max(1, Int(h)) != 0 { raw["heads"] = .number(1) }
         let softmaxes = g.nodes.filter { if case .generic(.softmax) = $0.op { return ($0.inputs.first.flatMap { g.type(of: $0) }?.shape.count ?? 0) >= 3 } else { if case .attention = $0.op { return true }; return false } }.count
         raw["depth"] = .number(Double(max(1, softmaxes)))
         let routes = g.nodes.compactMap { n -> RouteSpec? in if case let .route(s) = n.op { return s } else { return nil } }
