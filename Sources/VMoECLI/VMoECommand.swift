@@ -101,18 +101,21 @@ public enum VMoECommand {
         struct Report: Encodable {
             var file: String; var ok: Bool; var error: String?; var tensors: Int?; var threads: Int
             var outputs: [GoldenCheck.OutputResult]
+            var goldenExperts: [String: [Int]]?
+            enum CodingKeys: String, CodingKey { case file, ok, error, tensors, threads, outputs, goldenExperts = "golden_experts" }
         }
         let file: VMoEFile
         do { file = try VMoEFile.open(path: path) } catch let e as FormatError {
-            if args.flags.contains("json") { io.json(Report(file: path, ok: false, error: e.description, tensors: nil, threads: threads, outputs: [])) }
+            if args.flags.contains("json") { io.json(Report(file: path, ok: false, error: e.description, tensors: nil, threads: threads, outputs: [], goldenExperts: nil)) }
             io.err("vmoe: error: verify failed: \(path): \(e)")
             return ExitCode.failure
         }
-        let results = try GoldenCheck.run(file.model, threads: threads)
+        let (results, experts) = try GoldenCheck.runWithCoverage(file.model, threads: threads)
         let ok = results.allSatisfy(\.identical)
         if args.flags.contains("json") {
-            io.json(Report(file: path, ok: ok, error: nil, tensors: file.tensors.count, threads: threads, outputs: results))
+            io.json(Report(file: path, ok: ok, error: nil, tensors: file.tensors.count, threads: threads, outputs: results, goldenExperts: experts))
         } else {
+            for (router, e) in experts.sorted(by: { $0.key < $1.key }) { io.out("golden images route through experts \(e) of '\(router)'") }
             io.out("\(path): layout and \(file.tensors.count + 4) checksums ok (\(file.fileSize) bytes)")
             for r in results {
                 if r.identical {

@@ -209,7 +209,8 @@ public enum Converter {
             // A model exported with a fixed batch takes exactly that many images.
             var count = options.goldenCount
             if let first = graph.inputs.first?.type.shape.first, case let .fixed(n) = first { count = n }
-            goldenIn = GoldenInputs.make(count: count, channels: c.inChannels, size: c.imageSize, seed: options.goldenSeed)
+            goldenIn = try GoldenInputs.covering(graph: graph, count: count, channels: c.inChannels, size: c.imageSize,
+                                                 seed: options.goldenSeed, threads: options.threads)
         }
         let calibration = try options.calibrationPath.map { try NPY.read(path: $0) }
         let passes = try pipeline(options, config: c)

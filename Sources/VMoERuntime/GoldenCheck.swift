@@ -19,8 +19,21 @@ public enum GoldenCheck {
     }
 
     public static func run(_ model: VMoEModel, threads: Int) throws -> [OutputResult] {
+        try runWithCoverage(model, threads: threads).outputs
+    }
+
+    /// Also returns, per router, the experts (ids, not slots) the golden images are routed to.
+    public static func runWithCoverage(_ model: VMoEModel, threads: Int) throws -> (outputs: [OutputResult], experts: [String: [Int]]) {
         let exec = try Executor(graph: model.graph, threads: threads)
-        let outs = try exec.run(model.goldenInputs)
+        let routes = model.graph.nodes.compactMap { n -> (String, String, [Int]?)? in
+            if case let .route(spec) = n.op { return (n.name, n.outputs[0], spec.allowed) } else { return nil }
+        }
+        let outs = try exec.run(model.goldenInputs, fetch: routes.map(\.1))
+        var experts = [String: [Int]]()
+        for (name, value, allowed) in routes {
+            let slots = Set(outs[value]?.floatValues().map { Int($0) } ?? [])
+            experts[name] = slots.map { allowed?[$0] ?? $0 }.sorted()
+        }
         var results = [OutputResult]()
         for name in model.graph.outputs {
             guard let want = model.goldenOutputs[name], let got = outs[name] else {
@@ -40,6 +53,6 @@ public enum GoldenCheck {
             results.append(OutputResult(output: name, shape: want.shape, identical: first == nil, firstMismatch: first,
                                         expected: first.map { a[$0] }, actual: first.map { b[$0] }, maxAbsDiff: maxDiff))
         }
-        return results
+        return (results, experts)
     }
 }

@@ -16,6 +16,10 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(v.code, 0, v.err.joined(separator: "\n"))
             XCTAssertTrue(v.out.contains { $0.contains("bit-identical") })
         }
+        // The two golden images are chosen to reach two different experts (k = 1: the most two can).
+        let vj = Fixtures.vmoe(["verify", model, "--json"])
+        let report = try JSONSerialization.jsonObject(with: Data(vj.out.joined(separator: "\n").utf8)) as! [String: Any]
+        XCTAssertEqual((report["golden_experts"] as? [String: [Int]])?["router"]?.count, 2, "\(report)")
         let out = dir.appendingPathComponent("y.npy").path
         let r = Fixtures.vmoe(["run", model, "--input", Fixtures.path("vmoe_shared/inputs.npy"), "--output", out])
         XCTAssertEqual(r.code, 0, r.err.joined(separator: "\n"))
