@@ -49,7 +49,7 @@ extension Executor {
         let os = outTypes[0]
         switch g {
         case let .binary(op):
-            let out = Buffer(os)
+            let out = buffer(os)
             let a = ins[0].p, b = ins[1].p
             Executor.forEachBroadcast(os, [ins[0].shape, ins[1].shape]) { o, off in
                 let x = a[off[0]], y = b[off[1]]
@@ -71,7 +71,7 @@ extension Executor {
             }
             return [out]
         case let .unary(op, to):
-            let out = Buffer(os)
+            let out = buffer(os)
             out.p.update(from: ins[0].p, count: out.count)
             switch op {
             case .erf: DetMath.map(out.p, out.count, DetMath.erf)
@@ -85,12 +85,12 @@ extension Executor {
             }
             return [out]
         case .select:
-            let out = Buffer(os)
+            let out = buffer(os)
             let c = ins[0].p, a = ins[1].p, b = ins[2].p
             Executor.forEachBroadcast(os, [ins[0].shape, ins[1].shape, ins[2].shape]) { o, off in out.p[o] = c[off[0]] != 0 ? a[off[1]] : b[off[2]] }
             return [out]
         case .matmul:
-            let out = Buffer(os)
+            let out = buffer(os)
             let a = ins[0].shape, b = ins[1].shape
             let m = a[a.count - 2], k = a[a.count - 1], n = b[b.count - 1]
             let lead = Array(os.dropLast(2))
@@ -104,7 +104,7 @@ extension Executor {
             }
             return [out]
         case let .softmax(axis):
-            let out = Buffer(os)
+            let out = buffer(os)
             let n = os[axis], inner = os[(axis + 1)...].reduce(1, *), outer = os[..<axis].reduce(1, *)
             let row = UnsafeMutablePointer<Float>.allocate(capacity: n)
             defer { row.deallocate() }
@@ -115,7 +115,7 @@ extension Executor {
             } }
             return [out]
         case let .reduce(op, axes, _):
-            let out = Buffer(os)
+            let out = buffer(os)
             let s = ins[0].shape
             let keptShape = s.indices.map { axes.contains($0) ? 1 : s[$0] }
             let count = axes.reduce(1) { $0 * s[$1] }
@@ -133,11 +133,11 @@ extension Executor {
             for i in 0..<out.count { out.p[i] = op == .mean ? sums[i] / Float(count) : sums[i] }
             return [out]
         case .reshape:
-            let out = Buffer(os)
+            let out = buffer(os)
             out.p.update(from: ins[0].p, count: out.count)
             return [out]
         case let .transpose(perm):
-            let out = Buffer(os)
+            let out = buffer(os)
             let st = Executor.strides(ins[0].shape)
             let permuted = perm.map { st[$0] }
             var idx = [Int](repeating: 0, count: os.count)
@@ -153,7 +153,7 @@ extension Executor {
             }
             return [out]
         case let .concat(axis):
-            let out = Buffer(os)
+            let out = buffer(os)
             let outer = os[..<axis].reduce(1, *), inner = os[(axis + 1)...].reduce(1, *)
             var base = 0
             for t in ins {
@@ -163,7 +163,7 @@ extension Executor {
             }
             return [out]
         case let .slice(axis, start, _, step):
-            let out = Buffer(os)
+            let out = buffer(os)
             let s = ins[0].shape
             let outer = s[..<axis].reduce(1, *), inner = s[(axis + 1)...].reduce(1, *)
             for o in 0..<outer { for j in 0..<os[axis] {
@@ -171,7 +171,7 @@ extension Executor {
             } }
             return [out]
         case let .gather(axis):
-            let out = Buffer(os)
+            let out = buffer(os)
             let s = ins[0].shape, n = s[axis]
             let outer = s[..<axis].reduce(1, *), inner = s[(axis + 1)...].reduce(1, *), m = ins[1].count
             for j in 0..<m {
@@ -182,7 +182,7 @@ extension Executor {
             }
             return [out]
         case .gatherND:
-            let out = Buffer(os)
+            let out = buffer(os)
             let d = ins[0].shape, q = ins[1].shape, mIdx = q.last!
             let st = Executor.strides(d)
             let inner = d[mIdx...].reduce(1, *), tuples = ins[1].count / mIdx
@@ -198,11 +198,11 @@ extension Executor {
             }
             return [out]
         case .expand:
-            let out = Buffer(os)
+            let out = buffer(os)
             Executor.forEachBroadcast(os, [ins[0].shape]) { o, off in out.p[o] = ins[0].p[off[0]] }
             return [out]
         case let .topK(k, axis):
-            let vals = Buffer(os), idxs = Buffer(outTypes[1])
+            let vals = buffer(os), idxs = buffer(outTypes[1])
             let s = ins[0].shape, n = s[axis]
             let outer = s[..<axis].reduce(1, *), inner = s[(axis + 1)...].reduce(1, *)
             for o in 0..<outer { for i in 0..<inner {
@@ -224,7 +224,7 @@ extension Executor {
             let x = ins[0].shape, w = ins[1].shape
             let b = x[0], c = x[1], h = x[2], wd = x[3], o = w[0], kh = w[2], kw = w[3]
             let oh = os[2], ow = os[3], k = c * kh * kw
-            let cols = Buffer([b * oh * ow, k])
+            let cols = buffer([b * oh * ow, k])
             for bi in 0..<b { for y in 0..<oh { for xx in 0..<ow {
                 var j = ((bi * oh + y) * ow + xx) * k
                 for ch in 0..<c { for ky in 0..<kh { for kx in 0..<kw {
@@ -233,11 +233,11 @@ extension Executor {
                     j += 1
                 } } }
             } } }
-            let wT = Buffer([k, o])
+            let wT = buffer([k, o])
             for r in 0..<o { for q in 0..<k { wT.p[q * o + r] = ins[1].p[r * k + q] } }
-            let flat = Buffer([b * oh * ow, o])
+            let flat = buffer([b * oh * ow, o])
             Kernels.linear(x: cols.p, m: b * oh * ow, k: k, w: wT.p, n: o, bias: ins.count > 2 ? ins[2].p : nil, out: flat.p, pool: pool)
-            let out = Buffer(os)
+            let out = buffer(os)
             for bi in 0..<b { for p in 0..<(oh * ow) { for r in 0..<o { out.p[(bi * o + r) * oh * ow + p] = flat.p[(bi * oh * ow + p) * o + r] } } }
             return [out]
         }

@@ -7,7 +7,7 @@ extension Executor {
     func route(_ spec: RouteSpec, x: (p: UnsafePointer<Float>, count: Int, shape: [Int]), w: UnsafePointer<Float>,
                bias: UnsafePointer<Float>, experts e: Int, batch: Int, outTypes: [[Int]]) -> [Buffer] {
         let t = x.shape[1], d = x.shape[2], k = spec.topK
-        let r = Buffer([batch, d])
+        let r = buffer([batch, d])
         for b in 0..<batch {
             let img = x.p + b * t * d, o = r.p + b * d
             switch spec.input {
@@ -18,9 +18,9 @@ extension Executor {
                 for c in 0..<d { o[c] = o[c] / Float(t) }
             }
         }
-        let probs = Buffer([batch, e])
+        let probs = buffer([batch, e])
         Kernels.linear(x: r.p, m: batch, k: d, w: w, n: e, bias: bias, out: probs.p, pool: Parallel(threads: 1))
-        let ids = Buffer(outTypes[0]), gates = Buffer(outTypes[1])
+        let ids = buffer(outTypes[0]), gates = buffer(outTypes[1])
         let allowed = spec.allowed ?? Array(0..<e)
         for b in 0..<batch {
             let p = probs.p + b * e
@@ -50,13 +50,13 @@ extension Executor {
              fc2: (p: UnsafePointer<Float>, count: Int, shape: [Int]), fc2b: UnsafePointer<Float>,
              batch: Int, outType: [Int]) -> Buffer {
         let t = h.shape[1], d = h.shape[2], e = fc1.shape[0], hid = fc1.shape[2]
-        let slots = Buffer([batch, k, t, d])  // y for each (image, rank)
+        let slots = buffer([batch, k, t, d])  // y for each (image, rank)
         for ex in 0..<e {
             var members = [(b: Int, rank: Int)]()
             for b in 0..<batch { for j in 0..<k where Int(experts[b * k + j]) == ex { members.append((b, j)) } }
             if members.isEmpty { continue }
             let rows = members.count * t
-            let xin = Buffer([rows, d]), mid = Buffer([rows, hid]), y = Buffer([rows, d])
+            let xin = buffer([rows, d]), mid = buffer([rows, hid]), y = buffer([rows, d])
             for (i, m) in members.enumerated() { (xin.p + i * t * d).update(from: h.p + m.b * t * d, count: t * d) }
             Kernels.linearPacked(x: xin.p, m: rows, k: d, w: packedWeight(node.inputs[3], expert: ex, k: d, n: hid), n: hid,
                                  bias: fc1b + ex * hid, out: mid.p, pool: pool)
@@ -65,7 +65,7 @@ extension Executor {
                                  bias: fc2b + ex * d, out: y.p, pool: pool)
             for (i, m) in members.enumerated() { (slots.p + (m.b * k + m.rank) * t * d).update(from: y.p + i * t * d, count: t * d) }
         }
-        let out = Buffer(outType)
+        let out = buffer(outType)
         for b in 0..<batch {
             let o = out.p + b * t * d
             for j in 0..<k {

@@ -4,18 +4,45 @@ import VMoEKernels
 import Foundation
 import Dispatch
 
-/// A float32 activation; route's expert ids are held as exact small floats.
+/// Activation memory recycled across runs: fresh multi-megabyte allocations would page-fault (and be
+/// zero-filled by the kernel) on every run.
+final class BufferPool: @unchecked Sendable {
+    private var free = [Int: [UnsafeMutablePointer<Float>]]()
+    private let lock = NSLock()
+
+    func take(_ n: Int) -> UnsafeMutablePointer<Float> {
+        lock.lock()
+        defer { lock.unlock() }
+        return free[n]?.popLast() ?? .allocate(capacity: n)
+    }
+
+    func give(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        lock.lock()
+        free[n, default: []].append(p)
+        lock.unlock()
+    }
+
+    deinit { for list in free.values { for p in list { p.deallocate() } } }
+}
+
+/// A float32 activation, zero-filled; route's expert ids are held as exact small floats.
 final class Buffer {
     let p: UnsafeMutablePointer<Float>
     let count: Int
     let shape: [Int]
-    init(_ shape: [Int]) {
+    private let pool: BufferPool?
+
+    init(_ shape: [Int], pool: BufferPool? = nil) {
         self.shape = shape
         count = shape.reduce(1, *)
-        p = .allocate(capacity: max(count, 1))
+        self.pool = pool
+        p = pool?.take(max(count, 1)) ?? .allocate(capacity: max(count, 1))
         p.initialize(repeating: 0, count: max(count, 1))
     }
-    deinit { p.deallocate() }
+
+    deinit {
+        if let pool { pool.give(p, max(count, 1)) } else { p.deallocate() }
+    }
 }
 
 /// Executes a graph with the reference kernels; outputs are bit-identical for any thread count.
@@ -27,6 +54,8 @@ public final class Executor: @unchecked Sendable {
     private var weightShapes: [String: [Int]] = [:]
     /// Linear and expert weights repacked into 16-column panels (see Kernels.pack), by weight name.
     var packed: [String: ByteStorage] = [:]
+    let buffers = BufferPool()
+    func buffer(_ shape: [Int]) -> Buffer { Buffer(shape, pool: buffers) }
     /// Index of the last node reading each value, so activations are freed as soon as possible.
     private var lastUse: [String: Int] = [:]
 
@@ -135,7 +164,7 @@ public final class Executor: @unchecked Sendable {
                 throw RuntimeError.inputType(name: name, expected: type.description + " with B ≥ 1", actual: "\(t.dtype.name)\(t.shape)")
             }
             batch = b
-            let buf = Buffer(t.shape)
+            let buf = buffer(t.shape)
             buf.p.update(from: t.storage.pointer.assumingMemoryBound(to: Float.self), count: buf.count)
             acts[name] = buf
         }
@@ -170,8 +199,8 @@ public final class Executor: @unchecked Sendable {
         case let .patchEmbed(p):
             let s = ins[0].shape
             let c = s[1], h = s[2], w = s[3], gw = w / p, n = (h / p) * gw, k = c * p * p
-            let out = Buffer(outType[0]), d = outType[0][2]
-            let cols = Buffer([batch * n, k])
+            let out = buffer(outType[0]), d = outType[0][2]
+            let cols = buffer([batch * n, k])
             let img = ins[0].p
             for b in 0..<batch {
                 for t in 0..<n {
@@ -189,7 +218,7 @@ public final class Executor: @unchecked Sendable {
                                  bias: ins[2].p, out: out.p, pool: pool)
             return [out]
         case .prependClassToken:
-            let out = Buffer(outType[0])
+            let out = buffer(outType[0])
             let n = ins[0].shape[1], d = ins[0].shape[2]
             for b in 0..<batch {
                 (out.p + b * (n + 1) * d).update(from: ins[1].p, count: d)
@@ -197,28 +226,28 @@ public final class Executor: @unchecked Sendable {
             }
             return [out]
         case .add:
-            let out = Buffer(outType[0])
+            let out = buffer(outType[0])
             let a = ins[0].p, bp = ins[1].p, bc = ins[1].count
             if bc == out.count { for i in 0..<out.count { out.p[i] = a[i] + bp[i] } }
             else { for i in 0..<out.count { out.p[i] = a[i] + bp[i % bc] } }
             return [out]
         case let .layerNorm(eps):
-            let out = Buffer(outType[0]), d = ins[0].shape.last!
+            let out = buffer(outType[0]), d = ins[0].shape.last!
             Kernels.layerNorm(x: ins[0].p, rows: out.count / d, d: d, gamma: ins[1].p, beta: ins[2].p, eps: eps, out: out.p, pool: pool)
             return [out]
         case .linear:
-            let out = Buffer(outType[0])
+            let out = buffer(outType[0])
             let k = ins[0].shape.last!, n = outType[0].last!
             Kernels.linearPacked(x: ins[0].p, m: ins[0].count / k, k: k, w: packedWeight(node.inputs[1], k: k, n: n), n: n,
                                  bias: ins.count > 2 ? ins[2].p : nil, out: out.p, pool: pool)
             return [out]
         case .gelu:
-            let out = Buffer(outType[0])
+            let out = buffer(outType[0])
             out.p.update(from: ins[0].p, count: out.count)
             Kernels.gelu(out.p, count: out.count, pool: pool)
             return [out]
         case let .attention(heads, scale):
-            let out = Buffer(outType[0])
+            let out = buffer(outType[0])
             Kernels.attention(qkv: ins[0].p, batch: batch, tokens: ins[0].shape[1], dim: outType[0][2], heads: heads, scale: scale, out: out.p, pool: pool)
             return [out]
         case let .route(spec):
@@ -227,7 +256,7 @@ public final class Executor: @unchecked Sendable {
             return [moe(node, h: ins[0], experts: ins[1].p, gates: ins[2].p, k: ins[1].shape[1], fc1: ins[3], fc1b: ins[4].p,
                         fc2: ins[5], fc2b: ins[6].p, batch: batch, outType: outType[0])]
         case let .selectToken(index):
-            let out = Buffer(outType[0])
+            let out = buffer(outType[0])
             let t = ins[0].shape[1], d = ins[0].shape[2]
             for b in 0..<batch { (out.p + b * d).update(from: ins[0].p + (b * t + index) * d, count: d) }
             return [out]
