@@ -5,8 +5,8 @@ public enum Kernels {
     /// [K,N] weight (generic matmul, the router): packs it, then runs the one microkernel.
     public static func linear(x: UnsafePointer<Float>, m: Int, k: Int, w: UnsafePointer<Float>, n: Int,
                               bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, pool: Parallel) {
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: max(1, packedCount(k: k, n: n)))
-        defer { packed.deallocate() }
+        let packed = Scratch.take(packedCount(k: k, n: n))
+        defer { Scratch.give(packed, packedCount(k: k, n: n)) }
         pack(w, k: k, n: n, into: packed)
         linearPacked(x: x, m: m, k: k, w: packed, n: n, bias: bias, out: out, pool: pool)
     }
