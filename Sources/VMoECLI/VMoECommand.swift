@@ -78,19 +78,25 @@ public enum VMoECommand {
         let seconds = Date().timeIntervalSince(start)
         guard let logits = outs[graph.outputs[0]] else { throw RuntimeError.golden(reason: "no output") }
         try NPY.write(logits, path: outPath)
+        guard logits.shape.count == 2, logits.shape[1] >= 1 else {
+            throw RuntimeError.golden(reason: "\(path): the model's output is \(logits.shape), not [batch, classes]")
+        }
         let names = file.model.metadata.config.classNames
         let classes = logits.shape[1], values = logits.floatValues()
         var top = [[String: String]]()
         for b in 0..<logits.shape[0] {
             let row = values[(b * classes)..<((b + 1) * classes)]
-            let best = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - b * classes
-            top.append(["image": String(b), "class": String(best), "name": names?[best] ?? "", "logit": String(row[b * classes + best])])
+            let best = (row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) } ?? b * classes) - b * classes
+            top.append(["image": String(b), "class": String(best), "name": names.flatMap { best < $0.count ? $0[best] : nil } ?? "", "logit": String(row[b * classes + best])])
         }
         if args.flags.contains("json") {
             struct Report: Encodable { var output: String; var shape: [Int]; var threads: Int; var seconds: Double; var top1: [[String: String]] }
             io.json(Report(output: outPath, shape: logits.shape, threads: threads, seconds: seconds, top1: top))
         } else {
-            for t in top { io.out("image \(t["image"]!): class \(t["class"]!)\(t["name"]!.isEmpty ? "" : " (\(t["name"]!))") logit \(t["logit"]!)") }
+            for t in top {
+                let name = t["name", default: ""]
+                io.out("image \(t["image", default: ""]): class \(t["class", default: ""])\(name.isEmpty ? "" : " (\(name))") logit \(t["logit", default: ""])")
+            }
             io.out("wrote \(outPath): float32 \(logits.shape) in \(String(format: "%.3f", seconds)) s on \(threads) thread(s)")
         }
         return ExitCode.ok

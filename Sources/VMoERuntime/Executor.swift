@@ -89,6 +89,21 @@ public final class Executor: @unchecked Sendable {
             weights[n.outputs[0]] = (s.pointer.assumingMemoryBound(to: Float.self), s)
             weightShapes[n.outputs[0]] = q.shape
         }
+        // Weight inputs are read from the weight table (packed at load): they must be constants or
+        // dequantized constants, which a crafted file could violate while staying well typed.
+        for n in graph.nodes {
+            let weightInputs: [Int]
+            switch n.op {
+            case .patchEmbed, .layerNorm, .route: weightInputs = [1, 2]
+            case .linear: weightInputs = Array(1..<n.inputs.count)
+            case .prependClassToken: weightInputs = [1]
+            case .moeMLP: weightInputs = [3, 4, 5, 6]
+            default: weightInputs = []
+            }
+            for j in weightInputs where weights[n.inputs[j]] == nil {
+                throw RuntimeError.golden(reason: "node '\(n.name)': weight input '\(n.inputs[j])' must be a constant (or a dequantized constant)")
+            }
+        }
         for (i, n) in graph.nodes.enumerated() {
             for v in n.inputs { lastUse[v] = i }
             if case .patchEmbed = n.op, let src = weights[n.inputs[1]]?.p, let ws = graph.type(of: n.inputs[1])?.resolved(batch: 1) {
