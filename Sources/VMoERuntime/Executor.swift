@@ -49,6 +49,8 @@ final class Buffer {
 public final class Executor: @unchecked Sendable {
     public let graph: Graph
     public let pool: Parallel
+    /// f32 views of constants and dequantized values. Entries read only as packed panels (linear and
+    /// expert weights) may refer to those panels once packed; their consumers use only the shape.
     private var weights: [String: (p: UnsafePointer<Float>, owner: ByteStorage)] = [:]
     /// Shapes of weights computed at load (dequantized), which are values rather than constants.
     private var weightShapes: [String: [Int]] = [:]
@@ -118,6 +120,25 @@ public final class Executor: @unchecked Sendable {
             }
         }
         for o in graph.outputs { lastUse[o] = graph.nodes.count }
+        // Values read only as packed panels: the unpacked copy of a widened or dequantized one can go.
+        var packedOnly = Set<String>()
+        for n in graph.nodes {
+            switch n.op {
+            case .linear: packedOnly.insert(n.inputs[1])
+            case .moeMLP: packedOnly.formUnion([n.inputs[3], n.inputs[5]])
+            default: break
+            }
+        }
+        for n in graph.nodes {
+            for (j, v) in n.inputs.enumerated() where packedOnly.contains(v) {
+                switch n.op {
+                case .linear where j == 1: continue
+                case .moeMLP where j == 3 || j == 5: continue
+                default: packedOnly.remove(v)
+                }
+            }
+        }
+        packedOnly.subtract(graph.outputs)
         // Pack every weight a linear or an expert MLP reads, once.
         for n in graph.nodes {
             let targets: [String]
@@ -130,9 +151,16 @@ public final class Executor: @unchecked Sendable {
                 guard let w = weights[t], let shape = graph.type(of: t)?.resolved(batch: 1) else { continue }
                 let lead = shape.count == 3 ? shape[0] : 1, k = shape[shape.count - 2], cols = shape[shape.count - 1]
                 let per = Kernels.packedCount(k: k, n: cols)
-                packed[t] = ByteStorage(count: lead * per * 4) { out in
+                let panels = ByteStorage(count: lead * per * 4) { out in
                     let o = out.bindMemory(to: Float.self).baseAddress!
                     for e in 0..<lead { Kernels.pack(w.p + e * k * cols, k: k, n: cols, into: o + e * per) }
+                }
+                packed[t] = panels
+                // A widened (f16/f64) or dequantized copy is owned here and no longer needed: the entry
+                // then refers to the panels, of which consumers read only the shape.
+                let ownedCopy = graph.constants[t].map { $0.dtype != .float32 } ?? true
+                if packedOnly.contains(t), ownedCopy {
+                    weights[t] = (panels.pointer.assumingMemoryBound(to: Float.self), panels)
                 }
             }
         }
