@@ -80,11 +80,7 @@ public enum Converter {
             }
             raw = obj
         }
-        if let cp = options.configPath {
-            guard let data = FileManager.default.contents(atPath: cp) else { throw ConvertError.option("\(cp): cannot read config file") }
-            guard let obj = JSONValue.parseObject(data) else { throw ConvertError.option("\(cp): not a JSON object") }
-            raw.merge(obj) { _, new in new }
-        }
+        try mergeConfigFile(into: &raw, options)
         let inferred = ModelConfig.inferred(from: ckpt.tensors.mapValues(\.shape))
         for (k, v) in inferred where raw[k] == nil { raw[k] = v }
         do {
@@ -151,11 +147,7 @@ public enum Converter {
             raw["router_input"] = .string(spec.input.rawValue)
             raw["gate"] = .string(spec.gate.rawValue)
         }
-        if let cp = options.configPath {
-            guard let data = FileManager.default.contents(atPath: cp) else { throw ConvertError.option("\(cp): cannot read config file") }
-            guard let obj = JSONValue.parseObject(data) else { throw ConvertError.option("\(cp): not a JSON object") }
-            raw.merge(obj) { _, new in new }
-        }
+        try mergeConfigFile(into: &raw, options)
         let config: ModelConfig
         do { config = try ModelConfig.parse(raw) } catch { throw ConvertError.model(file: path, reason: "\(error)") }
         // The runtime and the golden vectors name the input "image" and the output "logits".
@@ -164,6 +156,14 @@ public enum Converter {
         var notes = ["ONNX ops: \(r.opTypes.joined(separator: ", "))"]
         if !r.raised.isEmpty { notes.append("raised: \(r.raised.joined(separator: ", "))") }
         return ImportedModel(graph: g, config: config, ignoredTensors: [], warnings: r.warnings, notes: notes, onnxOps: r.opTypes)
+    }
+
+    /// `--config FILE.json`: its keys override the checkpoint's.
+    static func mergeConfigFile(into raw: inout [String: JSONValue], _ options: ConvertOptions) throws {
+        guard let cp = options.configPath else { return }
+        guard let data = FileManager.default.contents(atPath: cp) else { throw ConvertError.option("\(cp): cannot read config file") }
+        guard let obj = JSONValue.parseObject(data) else { throw ConvertError.option("\(cp): not a JSON object") }
+        raw.merge(obj) { _, new in new }
     }
 
     static func rename(_ g: inout Graph, from: String, to: String) throws {
